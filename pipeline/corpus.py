@@ -8,7 +8,6 @@ decision recorded in corpus/decisions.tsv).
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from pipeline import config
 from pipeline.errors import OrientError
+from pipeline.files import atomic_write
 from pipeline.text import normalise
 
 _NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
@@ -204,7 +204,7 @@ def read_decisions(path: Path = config.DECISIONS_FILE) -> dict[str, Decision]:
     if not path.exists():
         return decisions
     with path.open(encoding="utf-8", newline="") as fh:
-        rows = csv.reader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t")
+        rows = csv.reader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE)
         for lineno, row in enumerate(rows, start=1):
             if len(row) != 4:
                 raise OrientError(f"{path.name}: row {lineno} has {len(row)} fields, expected 4 (id, label, excerpt, reason).")
@@ -258,9 +258,7 @@ def read_raw(path: Path = config.RAW_FILE) -> str:
 def write_passages(passages: list[Passage], path: Path = config.PASSAGES_FILE) -> None:
     """Write passages as JSON lines, byte-identical for identical input."""
     lines = [json.dumps(asdict(p), ensure_ascii=False) for p in passages]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def read_passages(path: Path = config.PASSAGES_FILE) -> list[Passage]:
@@ -272,15 +270,6 @@ def read_passages(path: Path = config.PASSAGES_FILE) -> list[Passage]:
             d["span"] = tuple(d["span"])
             out.append(Passage(**d))
     return out
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build() -> list[Passage]:

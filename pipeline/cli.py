@@ -1,0 +1,324 @@
+"""The `orient` command line: parse options, call the library, format the results."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from pipeline import __version__, config
+from pipeline.errors import OrientError
+from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, read_inputs
+from pipeline.writers import FORMATS, make_writer
+
+_MODEL_HELP = "Model file (.joblib; its .json metadata and .linear.json export sit beside it). Default: the shipped model."
+
+
+def _fail(exc: OrientError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def model_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --model (env ORIENT_MODEL) to a command."""
+    return click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), envvar="ORIENT_MODEL",
+                        show_envvar=True, help=_MODEL_HELP)(f)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --format and -o/--output to a command that prints records."""
+    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write to this file (atomically: it appears only when complete).")(f)
+    f = click.option("--format", "fmt", type=click.Choice(FORMATS),
+                     help="Output format. Default: table on a terminal, jsonl otherwise.")(f)
+    return f
+
+
+def _load(model_path: Path | None) -> Any:
+    from pipeline.predict import load
+
+    try:
+        return load(model_path)
+    except OrientError as exc:
+        raise _fail(exc) from None
+
+
+def _open_output(output: Path | None, inputs: tuple[str, ...]) -> tuple[TextIO, Any]:
+    """Return the stream to write to, and the AtomicOutput to commit (None for stdout)."""
+    if output is None:
+        return sys.stdout, None
+    from pipeline.files import AtomicOutput
+
+    target = output.resolve()
+    for name in inputs:
+        if name != "-" and Path(name).exists() and Path(name).resolve() == target:
+            raise click.UsageError(f"Refusing to write the output over the input {name}.")
+    if not target.parent.is_dir():
+        raise click.UsageError(f"Cannot write {output}: folder {output.parent} does not exist.")
+    atomic = AtomicOutput(target)
+    return atomic.stream, atomic
+
+
+class _Progress:
+    """A document counter on standard error, shown only when standard error is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.count = 0
+        self.last = 0.0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.enabled and time.monotonic() - self.last > 0.2:
+            self.last = time.monotonic()
+            click.echo(f"\rscored {self.count} documents", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.count:
+            click.echo(f"\rscored {self.count} documents", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="orient")
+def main() -> None:
+    """How sales-oriented or marketing-oriented is a Chinese business text, and why.
+
+    \b
+    Example:
+      orient score --text '负责市场调研，洞察目标客户需求，制定品牌定位。'
+      orient score postings/ --format csv -o scores.csv
+    """
+
+
+def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
+    for i, text in enumerate(texts, start=1):
+        doc_id = "text" if len(texts) == 1 else f"text-{i}"
+        yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
+    if inputs:
+        yield from read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@click.option("--text", "texts", multiple=True, help="Score this string (repeatable).")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records.")
+@click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records.")
+@click.option("--input-format", type=click.Choice(["auto", "text", "jsonl", "csv"]), default="auto", show_default=True,
+              help="How to read INPUTS (auto: by suffix; standard input is text).")
+@click.option("--encoding", help="Decode text files with this encoding instead of detecting it.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
+              help="Largest document accepted, in bytes; larger ones are refused and named.")
+@output_options
+@model_option
+def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
+          encoding: str | None, max_bytes: int, fmt: str | None, output: Path | None, model_path: Path | None) -> None:
+    """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
+
+    \b
+    Examples:
+      orient score examples/
+      orient score postings.jsonl --format jsonl -o scored.jsonl
+      orient score --text '每天拨打100个电话，完成本月销售指标。' --format json
+      cat posting.txt | orient score -
+    """
+    if not inputs and not texts:
+        if sys.stdin.isatty():
+            raise click.UsageError("Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. "
+                                   "orient score examples/")
+        inputs = ("-",)
+    clf = _load(model_path)
+    fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
+    stream, atomic = _open_output(output, inputs)
+    writer = make_writer(fmt, stream)
+    failures = 0
+    progress = _Progress()
+    try:
+        for doc in _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
+                              fmt=input_format, max_bytes=max_bytes):
+            if isinstance(doc, Failure):
+                failures += 1
+                click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+                continue
+            writer.write({"id": doc.id, **clf.score(doc.text).to_dict()})
+            progress.tick()
+        writer.close()
+    except BaseException:
+        if atomic is not None:
+            atomic.discard()
+        raise
+    if atomic is not None:
+        atomic.commit()
+    progress.done()
+    if failures:
+        click.echo(f"orient: {failures} document(s) could not be scored; all others were written.", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@model_option
+def train(model_path: Path | None) -> None:
+    """Rebuild the model from corpus/passages.jsonl and print its cross-validated figures.
+
+    \b
+    Example:
+      orient train            # same as: make train
+    """
+    from pipeline.train import train as run_training
+
+    if not config.PASSAGES_FILE.exists():
+        raise click.ClickException(f"No corpus at {config.PASSAGES_FILE}; training needs a source checkout of orient.")
+    try:
+        meta = run_training(model_path)
+    except OrientError as exc:
+        raise _fail(exc) from None
+    click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
+
+
+def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:
+    pc = cv["per_class"]
+    return (
+        f"passages: {', '.join(f'{k} {v}' for k, v in counts.items())}\n"
+        f"grouped CV ({cv['scheme']}):\n"
+        f"  accuracy {cv['accuracy']:.3f}  macro-F1 {cv['macro_f1']:.3f}\n"
+        + "".join(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}\n" for label in pc)
+    ).rstrip()
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@model_option
+def evaluate(file: Path | None, fmt: str, model_path: Path | None) -> None:
+    """Figures on a labelled .jsonl/.csv file (fields text, label); without FILE, the corpus' grouped CV.
+
+    \b
+    Examples:
+      orient evaluate corpus/eval/postings.jsonl
+      orient evaluate            # re-runs the grouped cross-validation on the corpus
+    """
+    if file is None:
+        from pipeline.train import nested_cv, training_set
+
+        figures, _ = nested_cv(training_set())
+        figures["scheme"] = "leave-one-article-out, nested"
+        counts = {k: sum(1 for x in training_set().labels if x == k) for k in config.LABELS}
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2) if fmt == "json" else _cv_summary(figures, counts))
+        return
+    from pipeline.evaluate import evaluate as run_evaluation
+    from pipeline.readers import read_labelled
+
+    clf = _load(model_path)
+    docs, bad = read_labelled(file, config.LABELS)
+    for failure in bad:
+        click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
+    if not docs:
+        raise click.ClickException(f"{file} has no usable labelled records.")
+    figures = run_evaluation(clf, docs)
+    if fmt == "json":
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    else:
+        pc = figures["per_class"]
+        click.echo(f"{file}: {figures['n']} documents\n  accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}  "
+                   f"Brier {figures['brier']:.3f}  insufficient signal {figures['insufficient_signal_rate']:.1%}")
+        for label in pc:
+            click.echo(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}  (n={pc[label]['support']})")
+        conf = figures["confusion"]
+        click.echo("  confusion (rows gold, columns predicted): " + "; ".join(
+            f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
+    if bad:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="Terms per side.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@model_option
+def words(limit: int, fmt: str, model_path: Path | None) -> None:
+    """The published vocabulary: the terms that push hardest towards each side.
+
+    \b
+    Example:
+      orient words --limit 30
+    """
+    clf = _load(model_path)
+    strongest = clf.strongest_terms(limit)
+    if fmt == "json":
+        click.echo(json.dumps({side: [{"term": t, "weight": round(w, 4)} for t, w in pairs] for side, pairs in strongest.items()},
+                              ensure_ascii=False, indent=2))
+        return
+    from pipeline.writers import display_width
+
+    click.echo(f"{'sales-oriented':<24}{'marketing-oriented'}")
+    rows = max(len(strongest["sales"]), len(strongest["marketing"]))
+    for i in range(rows):
+        left = strongest["sales"][i] if i < len(strongest["sales"]) else None
+        right = strongest["marketing"][i] if i < len(strongest["marketing"]) else None
+        cell = f"{left[0]} {left[1]:+.2f}" if left else ""
+        click.echo(cell + " " * max(1, 24 - display_width(cell)) + (f"{right[0]} {right[1]:+.2f}" if right else ""))
+
+
+@main.command()
+def corpus() -> None:
+    """Rebuild corpus/passages.jsonl from the raw page and the reviewed decisions.
+
+    \b
+    Example:
+      orient corpus           # same as: make corpus
+    """
+    from collections import Counter
+
+    from pipeline.corpus import build
+
+    if not config.RAW_FILE.exists():
+        raise click.ClickException(f"No source page at {config.RAW_FILE}; rebuilding the corpus needs a source checkout of orient.")
+    try:
+        passages = build()
+    except OrientError as exc:
+        raise _fail(exc) from None
+    counts = Counter(p.label for p in passages)
+    click.echo(f"{len(passages)} passages written to {config.PASSAGES_FILE}: "
+               + ", ".join(f"{k} {counts[k]}" for k in ("sales", "marketing", "neutral")))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@model_option
+def info(fmt: str, model_path: Path | None) -> None:
+    """The model's metadata: versions, corpus hash, label counts, cross-validated figures.
+
+    \b
+    Example:
+      orient info --format json
+    """
+    clf = _load(model_path)
+    meta = clf.metadata
+    if fmt == "json":
+        click.echo(json.dumps(meta, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"model: {clf.path}")
+    click.echo("versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    click.echo(f"corpus sha256: {meta['corpus']['sha256']}")
+    click.echo(f"settings: {json.dumps(meta['params'])}; vocabulary {meta['vocabulary_size']} terms")
+    click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
+    click.echo("verdict bands on P(marketing): " + ", ".join(str(b) for b in meta["verdict"]["bands"])
+               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms")
+
+
+def run() -> None:
+    """Entry point: run the command group, ending quietly when the reader of our output goes away."""
+    try:
+        main()
+    except BrokenPipeError:
+        # `orient score … | head -1`: the reader has gone; say nothing and stop.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+_ = functools  # imported for decorators' type hints

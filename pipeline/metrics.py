@@ -1,0 +1,36 @@
+"""Classification figures computed in plain Python, so evaluation needs no scikit-learn import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.config import LABELS
+
+
+def classification_figures(y_true: Sequence[str], y_pred: Sequence[str]) -> dict[str, Any]:
+    """Return accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix."""
+    n = len(y_true)
+    per_class: dict[str, dict[str, float]] = {}
+    for label in LABELS:
+        tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p == label)
+        fp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != label and p == label)
+        fn = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": sum(1 for t in y_true if t == label),
+        }
+    confusion = {t: {p: sum(1 for a, b in zip(y_true, y_pred, strict=True) if a == t and b == p) for p in LABELS} for t in LABELS}
+    correct = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == p)
+    return {
+        "n": n,
+        "accuracy": round(correct / n, 4) if n else 0.0,
+        "macro_f1": round(sum(c["f1"] for c in per_class.values()) / len(LABELS), 4),
+        "per_class": per_class,
+        "confusion": confusion,
+    }

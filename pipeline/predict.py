@@ -1,0 +1,157 @@
+"""Score texts with a trained model: the verdict, the probability and the terms that moved it.
+
+Scoring uses the model's linear export (vocabulary, IDF, weights) and needs no scikit-learn, so a
+single text scores in a fresh process in about the time jieba takes to load its dictionary. The
+fitted scikit-learn pipeline stays reachable through `Classifier.pipeline`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import config
+from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata
+from pipeline.text import tokenize
+
+VERDICTS = (
+    "strongly sales-oriented",
+    "sales-oriented",
+    "balanced",
+    "marketing-oriented",
+    "strongly marketing-oriented",
+)
+INSUFFICIENT = "insufficient signal"
+EXPLANATIONS = {
+    VERDICTS[0]: "The language is product-centred throughout: selling what exists and hitting this period's number.",
+    VERDICTS[1]: "The language leans product-centred: more about selling and targets than about customers' needs.",
+    VERDICTS[2]: "The language mixes both orientations, or leans only slightly either way.",
+    VERDICTS[3]: "The language leans customer-centred: more about customers' needs, research and positioning than about selling.",
+    VERDICTS[4]: "The language is customer-centred throughout: it starts from customers' needs, the market and the long term.",
+    INSUFFICIENT: "Too few terms the model knows to give a verdict; the probability is close to the model's prior.",
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One term's pull on the score: positive towards marketing, negative towards sales."""
+
+    term: str
+    count: int
+    contribution: float
+
+    @property
+    def side(self) -> str:
+        """Which orientation this term pushes towards."""
+        return "marketing" if self.contribution > 0 else "sales"
+
+
+@dataclass(frozen=True)
+class Result:
+    """The score of one text."""
+
+    label: str
+    marketing_probability: float
+    verdict: str
+    signal_terms: int
+    evidence: tuple[Evidence, ...] = field(default=())
+
+    @property
+    def explanation(self) -> str:
+        """The fixed sentence that explains the verdict."""
+        return EXPLANATIONS[self.verdict]
+
+    def terms(self, side: str, limit: int = 10) -> list[Evidence]:
+        """The strongest evidence terms pushing towards one side."""
+        chosen = [e for e in self.evidence if e.side == side]
+        return sorted(chosen, key=lambda e: (-abs(e.contribution), e.term))[:limit]
+
+    def to_dict(self, limit: int = 10) -> dict[str, Any]:
+        """A JSON-ready record (Chinese stays Chinese when dumped with ensure_ascii=False)."""
+        return {
+            "label": self.label,
+            "marketing_probability": round(self.marketing_probability, 4),
+            "verdict": self.verdict,
+            "signal_terms": self.signal_terms,
+            "evidence": {
+                side: [{"term": e.term, "count": e.count, "contribution": round(e.contribution, 4)} for e in self.terms(side, limit)]
+                for side in ("sales", "marketing")
+            },
+        }
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+class Classifier:
+    """A loaded model: `score(text)` for one text, `score_many(texts)` for a stream."""
+
+    def __init__(self, linear: LinearModel, metadata: dict[str, Any], path: Path) -> None:
+        self.linear = linear
+        self.metadata = metadata
+        self.path = path
+        v = metadata["verdict"]
+        self._threshold: float = v["threshold"]
+        self._bands: list[float] = v["bands"]
+        self._signal_weight: float = v["signal_weight"]
+        self._min_signal: int = v["min_signal_terms"]
+        self._pipeline: Any = None
+
+    @property
+    def pipeline(self) -> Any:
+        """The fitted scikit-learn Pipeline (loaded on first use, after its SHA-256 is checked)."""
+        if self._pipeline is None:
+            self._pipeline = load_pipeline(self.path, self.metadata)
+        return self._pipeline
+
+    def verdict(self, probability: float, signal_terms: int) -> str:
+        """Map a marketing probability and the amount of signal to a verdict."""
+        if signal_terms < self._min_signal:
+            return INSUFFICIENT
+        for bound, name in zip(self._bands, VERDICTS, strict=False):
+            if probability < bound:
+                return name
+        return VERDICTS[-1]
+
+    def score_tokens(self, tokens: list[str]) -> Result:
+        """Score an already-tokenized text."""
+        counts = self.linear.features(tokens)
+        logit, shares = self.linear.contributions(counts)
+        p = _sigmoid(logit)
+        weights, vocab = self.linear.weights, self.linear.vocabulary
+        signal = sum(c for t, c in counts.items() if abs(weights[vocab[t]]) >= self._signal_weight)
+        evidence = tuple(Evidence(t, counts[t], s) for t, s in shares.items() if s != 0.0)
+        label = "marketing" if p >= self._threshold else "sales"
+        return Result(label, p, self.verdict(p, signal), signal, evidence)
+
+    def score(self, text: str) -> Result:
+        """Score one text."""
+        return self.score_tokens(tokenize(text))
+
+    def score_many(self, texts: Iterable[str]) -> Iterator[Result]:
+        """Score texts one after another, yielding each result as soon as it is ready."""
+        for text in texts:
+            yield self.score(text)
+
+    def strongest_terms(self, limit: int = 20) -> dict[str, list[tuple[str, float]]]:
+        """The published vocabulary: the terms with the largest weights on each side."""
+        pairs = sorted(zip(self.linear.vocabulary, self.linear.weights, strict=True), key=lambda p: (p[1], p[0]))
+        return {
+            "sales": [(t, w) for t, w in pairs[:limit] if w < 0],
+            "marketing": [(t, w) for t, w in reversed(pairs[-limit:]) if w > 0],
+        }
+
+
+def load(path: str | Path | None = None) -> Classifier:
+    """Load a model (default: the shipped one), checking its files against their recorded SHA-256."""
+    model_path = Path(path) if path is not None else config.default_model_path()
+    meta = read_metadata(model_path)
+    return Classifier(load_linear(model_path, meta), meta, model_path)
+

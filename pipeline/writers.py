@@ -1,0 +1,105 @@
+"""Output formats for scored records: table, JSON lines, JSON, CSV. Chinese is written as Chinese."""
+
+from __future__ import annotations
+
+import csv
+import json
+import unicodedata
+from typing import Any, TextIO
+
+FORMATS = ("table", "jsonl", "json", "csv")
+CSV_COLUMNS = ("id", "label", "marketing_probability", "verdict", "signal_terms", "sales_terms", "marketing_terms")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns a string takes (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def _terms(record: dict[str, Any], side: str, limit: int = 3) -> str:
+    return " ".join(e["term"] for e in record["evidence"][side][:limit])
+
+
+class Writer:
+    """Writes records one at a time to a text stream; `close` finishes the format."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one record."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the output (closing brackets, flushing)."""
+        self.out.flush()
+
+
+class JsonlWriter(Writer):
+    """One JSON object per line."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one record as a line of JSON."""
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class JsonWriter(Writer):
+    """A JSON array, streamed: records are written as they come."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        self.count = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one element of the array."""
+        self.out.write(("[\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False, indent=2))
+        self.count += 1
+
+    def close(self) -> None:
+        """Close the array."""
+        self.out.write("[]\n" if self.count == 0 else "\n]\n")
+        super().close()
+
+
+class CsvWriter(Writer):
+    """A CSV with one row per record; evidence as space-separated top terms."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        self.csv = csv.writer(out, lineterminator="\n")
+        self.csv.writerow(CSV_COLUMNS)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one row."""
+        self.csv.writerow(
+            [record["id"], record["label"], record["marketing_probability"], record["verdict"], record["signal_terms"],
+             _terms(record, "sales", 5), _terms(record, "marketing", 5)]
+        )
+
+
+class TableWriter(Writer):
+    """An aligned table for people; the id column is as wide as it needs to be (up to 40 columns)."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        self.header = False
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write one row (and the header before the first)."""
+        if not self.header:
+            self.out.write(f"{_pad('id', 28)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
+            self.header = True
+        doc_id = record["id"]
+        if display_width(doc_id) > 28:
+            doc_id = "…" + doc_id[-26:]
+        terms = f"{_terms(record, 'sales')} | {_terms(record, 'marketing')}"
+        self.out.write(f"{_pad(doc_id, 28)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
+
+
+def make_writer(fmt: str, out: TextIO) -> Writer:
+    """Return the writer for a format name."""
+    return {"table": TableWriter, "jsonl": JsonlWriter, "json": JsonWriter, "csv": CsvWriter}[fmt](out)
