@@ -91,13 +91,13 @@ class TableWriter(Writer):
     def write(self, record: dict[str, Any]) -> None:
         """Write one row (and the header before the first)."""
         if not self.header:
-            self.out.write(f"{_pad('id', 28)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
+            self.out.write(f"{_pad("id", 36)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
             self.header = True
         doc_id = record["id"]
-        if display_width(doc_id) > 28:
-            doc_id = "…" + doc_id[-26:]
+        if display_width(doc_id) > 36:
+            doc_id = "…" + doc_id[-34:]
         terms = f"{_terms(record, 'sales')} | {_terms(record, 'marketing')}"
-        self.out.write(f"{_pad(doc_id, 28)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
+        self.out.write(f"{_pad(doc_id, 36)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
 
 
 def make_writer(fmt: str, out: TextIO) -> Writer:

@@ -1,0 +1,63 @@
+# orient: `make demo` scores the examples with the shipped model; `make test` runs the tests.
+# Both set up everything they need (a virtual environment in .venv, pinned by constraints.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip
+MODEL  := models/orientation.joblib
+PASSAGES := corpus/passages.jsonl
+RAW    := corpus/raw/000_8dea640b3316b8d8.txt
+# The code a trained model depends on: change any of these and the model is stale.
+MODEL_CODE := pipeline/text.py pipeline/model.py pipeline/train.py pipeline/corpus.py \
+              pipeline/data/userdict.txt pipeline/data/stopwords.txt
+CORPUS_CODE := pipeline/corpus.py pipeline/text.py
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test corpus train evaluate lint clean wheel-check
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv with pinned versions and install orient into it
+
+demo: $(STAMP)  ## Score examples/ with the shipped model
+	$(BIN)/orient score examples/ --format table
+
+test: $(STAMP)  ## Run the test suite
+	$(BIN)/python -m pytest -q
+
+$(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
+	$(BIN)/orient corpus
+
+corpus: $(PASSAGES)  ## Rebuild corpus/passages.jsonl from the raw page and decisions.tsv
+
+$(MODEL): $(PASSAGES) $(MODEL_CODE) | $(STAMP)
+	$(BIN)/orient train --model $(MODEL)
+
+train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
+
+evaluate: $(STAMP)  ## Print the model's figures on the corpus (grouped cross-validation)
+	$(BIN)/orient evaluate
+
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/mypy pipeline
+
+wheel-check: $(STAMP)  ## Build the wheel, install it in a fresh venv outside the checkout, score one text there
+	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .
+	rm -rf /tmp/orient-wheel-check && $(PYTHON) -m venv /tmp/orient-wheel-check
+	/tmp/orient-wheel-check/bin/python -m pip install --quiet -c constraints.txt dist/orient-*.whl
+	cd /tmp && /tmp/orient-wheel-check/bin/orient score --text '负责市场调研，洞察目标客户需求，制定品牌定位。' --format json
+
+clean:  ## Remove the virtual environment, caches and build output (never the committed model)
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
