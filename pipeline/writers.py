@@ -91,7 +91,7 @@ class TableWriter(Writer):
     def write(self, record: dict[str, Any]) -> None:
         """Write one row (and the header before the first)."""
         if not self.header:
-            self.out.write(f"{_pad("id", 36)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
+            self.out.write(f"{_pad('id', 36)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
             self.header = True
         doc_id = record["id"]
         if display_width(doc_id) > 36:
