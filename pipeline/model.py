@@ -40,6 +40,7 @@ def build_pipeline(params: dict[str, Any]) -> Any:
                     lowercase=False,
                     ngram_range=tuple(params["ngram_range"]),
                     sublinear_tf=params["sublinear_tf"],
+                    stop_words=params.get("stop_words"),
                     min_df=1,
                     dtype=np.float64,
                 ),
@@ -67,6 +68,7 @@ class LinearModel:
     intercept: float
     ngram_range: tuple[int, int]
     sublinear_tf: bool
+    stop_words: frozenset[str] = frozenset()  # terms removed before n-grams are formed, as scikit-learn does
 
     @classmethod
     def from_pipeline(cls, pipe: Any) -> LinearModel:
@@ -81,6 +83,7 @@ class LinearModel:
             intercept=sign * float(clf.intercept_[0]),
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
             sublinear_tf=bool(vec.sublinear_tf),
+            stop_words=frozenset(vec.stop_words or ()),
         )
 
     def to_json(self) -> str:
@@ -90,6 +93,7 @@ class LinearModel:
                 "format": FORMAT_VERSION,
                 "ngram_range": list(self.ngram_range),
                 "sublinear_tf": self.sublinear_tf,
+                "stop_words": sorted(self.stop_words),
                 "intercept": self.intercept,
                 "terms": list(self.vocabulary),
                 "idf": self.idf,
@@ -110,10 +114,13 @@ class LinearModel:
             intercept=d["intercept"],
             ngram_range=(d["ngram_range"][0], d["ngram_range"][1]),
             sublinear_tf=d["sublinear_tf"],
+            stop_words=frozenset(d["stop_words"]),
         )
 
     def features(self, tokens: Sequence[str]) -> Counter[str]:
         """Count the n-grams of a token list that are in the vocabulary (as scikit-learn forms them)."""
+        if self.stop_words:
+            tokens = [t for t in tokens if t not in self.stop_words]
         lo, hi = self.ngram_range
         counts: Counter[str] = Counter()
         vocab = self.vocabulary
