@@ -7,8 +7,6 @@ in a dictionary, and the Rust port (rjieba) gives exactly the same tokens with i
 
 from __future__ import annotations
 
-import logging
-import marshal
 import threading
 import unicodedata
 from functools import lru_cache
@@ -103,31 +101,39 @@ def user_words() -> tuple[tuple[str, int], ...]:
 
 _lock = threading.Lock()
 _tokenizer: Any = None
+_segmenter_instance: Any = None
 
 
 def _jieba() -> Any:
-    """Return the project's jieba tokenizer, built on first use."""
+    """Return the project's jieba tokenizer (the reference segmenter), built on first use."""
     global _tokenizer
     if _tokenizer is not None:
         return _tokenizer
     with _lock:
         if _tokenizer is None:
-            import jieba
+            from pipeline.segmenters import JiebaSegmenter
 
-            jieba.setLogLevel(logging.WARNING)
-            tk = jieba.Tokenizer()
-            tk.tmp_dir = str(config.cache_dir())
-            cache = config.cache_dir() / "jieba.cache"
-            try:
-                # marshal.loads on bytes is several times faster than jieba's marshal.load on a file.
-                tk.FREQ, tk.total = marshal.loads(cache.read_bytes())
-                tk.initialized = True
-            except (OSError, ValueError, EOFError, TypeError):
-                tk.initialize()
-            for word, freq in user_words():
-                tk.add_word(word, freq)
-            _tokenizer = tk
+            _tokenizer = JiebaSegmenter(user_words(), config.cache_dir()).tokenizer
     return _tokenizer
+
+
+def _segmenter() -> Any:
+    """Return the segmenter chosen by ORIENT_SEGMENTER (auto: rjieba when verified, else jieba), built on first use."""
+    global _segmenter_instance
+    if _segmenter_instance is not None:
+        return _segmenter_instance
+    with _lock:
+        if _segmenter_instance is None:
+            from pipeline import segmenters
+
+            _segmenter_instance = segmenters.build(segmenters.requested(), user_words(), config.cache_dir())
+    return _segmenter_instance
+
+
+def segmenter_name() -> str:
+    """Name and version of the segmenter in use, e.g. "rjieba 0.2.2" (builds it if needed)."""
+    seg = _segmenter()
+    return f"{seg.name} {seg.version}"
 
 
 def _keep(token: str) -> str | None:
@@ -142,19 +148,63 @@ def _keep(token: str) -> str | None:
     return token
 
 
+# The same few thousand tokens recur in every document: deciding each once makes filtering nearly free.
+_keep_cached = lru_cache(maxsize=1 << 17)(_keep)
+
+# Per-character memo for _normalise_fast: characters known to be their own unit (no combining mark, not
+# the start of an entity) with the output normalise_with_map gives them, kept apart for those that change.
+_plain_chars: set[str] = set()
+_unit_chars: set[str] = set()
+_changed: dict[str, str] = {}
+
+
+def _memo_char(ch: str) -> None:
+    """Classify one new character for _normalise_fast."""
+    if ch == "&" or unicodedata.combining(ch):
+        _unit_chars.add(ch)
+        return
+    out = normalise_with_map(ch)[0]
+    if out != ch:
+        # Replacing characters one after another equals a simultaneous replacement only if no output
+        # contains a character that would itself be replaced; anything else takes the slow path.
+        if any(normalise_with_map(c)[0] != c or c == "&" or unicodedata.combining(c) for c in out):
+            _unit_chars.add(ch)
+            return
+        _changed[ch] = out
+    _plain_chars.add(ch)
+
+
+def _normalise_fast(text: str) -> str:
+    """Return exactly normalise(text), in C-speed string operations whenever every character is its own unit.
+
+    normalise_with_map works unit by unit (a character and its combining marks) and repairs a few
+    entities; when the text has neither, its output is each character's own output, joined, so a
+    per-character memo and str.replace give the same string many times faster.
+    tests/test_speed_segmenters.py holds the two together on every corpus text and on generated strings.
+    """
+    chars = set(text)
+    new = chars - _plain_chars
+    if new:
+        for ch in new - _unit_chars:
+            _memo_char(ch)
+        if not chars.isdisjoint(_unit_chars):
+            return normalise_with_map(text)[0]
+    if "mdash;" in text:
+        return normalise_with_map(text)[0]
+    for ch in chars.intersection(_changed):
+        text = text.replace(ch, _changed[ch])
+    return text
+
+
 def segment(normalised: str) -> list[tuple[str, int, int]]:
     """Segment already-normalised text into (token, start, end) triples, unfiltered."""
-    return [(w, s, e) for w, s, e in _jieba().tokenize(normalised, HMM=False)]
+    return _segmenter().tokenize(normalised)
 
 
 def tokenize(text: str) -> list[str]:
     """Turn text into model terms; the tokenizer stored inside the model, so its import path is API."""
-    terms = []
-    for word in _jieba().lcut(normalise(text), HMM=False):
-        term = _keep(word)
-        if term is not None:
-            terms.append(term)
-    return terms
+    keep = _keep_cached
+    return [term for term in map(keep, _segmenter().cut(_normalise_fast(text))) if term is not None]
 
 
 def terms_with_spans(text: str) -> list[Term]:
