@@ -132,6 +132,18 @@ class LinearModel:
                     counts[gram] += 1
         return counts
 
+    def positions(self, tokens: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """Where each in-vocabulary n-gram occurs: (index of first token, number of tokens)."""
+        lo, hi = self.ngram_range
+        found: dict[str, list[tuple[int, int]]] = {}
+        n_tok = len(tokens)
+        for n in range(lo, min(hi, n_tok) + 1):
+            for i in range(n_tok - n + 1):
+                gram = tokens[i] if n == 1 else " ".join(tokens[i : i + n])
+                if gram in self.vocabulary:
+                    found.setdefault(gram, []).append((i, n))
+        return found
+
     def contributions(self, counts: Counter[str]) -> tuple[float, dict[str, float]]:
         """Return the logit and each feature's share of it (TF-IDF value times weight)."""
         values = {}
