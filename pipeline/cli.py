@@ -114,10 +114,15 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @click.option("--encoding", help="Decode text files with this encoding instead of detecting it.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
               help="Largest document accepted, in bytes; larger ones are refused and named.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="ORIENT_JOBS", show_envvar=True,
+              help="Worker processes for a batch. Default: the number of available cores.")
+@click.option("--scheduler", metavar="ADDRESS", envvar="ORIENT_SCHEDULER", show_envvar=True,
+              help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient[dask]').")
 @output_options
 @model_option
 def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
-          encoding: str | None, max_bytes: int, fmt: str | None, output: Path | None, model_path: Path | None) -> None:
+          encoding: str | None, max_bytes: int, jobs: int | None, scheduler: str | None, fmt: str | None,
+          output: Path | None, model_path: Path | None) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
     \b
@@ -126,6 +131,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
       orient score postings.jsonl --format jsonl -o scored.jsonl
       orient score --text '每天拨打100个电话，完成本月销售指标。' --format json
       cat posting.txt | orient score -
+      orient score postings.jsonl --jobs 2 -o scored.jsonl
     """
     if not inputs and not texts:
         if sys.stdin.isatty():
@@ -138,14 +144,15 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
     writer = make_writer(fmt, stream)
     failures = 0
     progress = _Progress()
+    documents = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
+                           fmt=input_format, max_bytes=max_bytes)
     try:
-        for doc in _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
-                              fmt=input_format, max_bytes=max_bytes):
-            if isinstance(doc, Failure):
+        for out in _scored(documents, clf, jobs, scheduler):
+            if isinstance(out, Failure):
                 failures += 1
-                click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+                click.echo(f"orient: {out.id} {out.message}; skipped.", err=True)
                 continue
-            writer.write({"id": doc.id, **clf.score(doc.text).to_dict()})
+            writer.write(out)
             progress.tick()
         writer.close()
     except BaseException:
@@ -158,6 +165,22 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
     if failures:
         click.echo(f"orient: {failures} document(s) could not be scored; all others were written.", err=True)
         sys.exit(1)
+
+
+def _scored(documents: Iterator[Document | Failure], clf: Any, jobs: int | None, scheduler: str | None
+            ) -> Iterator[dict[str, Any] | Failure]:
+    """Records (or Failures) in input order: on a Dask cluster, on worker processes, or here."""
+    try:
+        if scheduler:
+            from pipeline.distributed import score_stream_on
+
+            yield from score_stream_on(scheduler, documents, clf)
+            return
+        from pipeline.parallel import default_jobs, score_stream
+
+        yield from score_stream(documents, clf, jobs or default_jobs())
+    except OrientError as exc:
+        raise _fail(exc) from None
 
 
 @main.command()

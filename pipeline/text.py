@@ -7,6 +7,7 @@ in a dictionary, and the Rust port (rjieba) gives exactly the same tokens with i
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from functools import lru_cache
@@ -148,30 +149,61 @@ def _keep(token: str) -> str | None:
     return token
 
 
-# The same few thousand tokens recur in every document: deciding each once makes filtering nearly free.
-_keep_cached = lru_cache(maxsize=1 << 17)(_keep)
+class _TermCache(dict):  # type: ignore[type-arg]
+    """token -> term (or None), filled on first sight; lookups of known tokens stay in C (dict subscript)."""
 
-# Per-character memo for _normalise_fast: characters known to be their own unit (no combining mark, not
-# the start of an entity) with the output normalise_with_map gives them, kept apart for those that change.
+    limit = 1 << 18  # a bound, so a stream of ever-new tokens (ids, numbers) cannot grow it without end
+
+    def __missing__(self, token: str) -> str | None:
+        term = _keep(token)
+        if len(self) < self.limit:
+            self[token] = term
+        return term
+
+
+# The same few thousand tokens recur in every document: deciding each once makes filtering nearly free.
+_terms = _TermCache()
+
+# Memo for _normalise_fast: characters known to be their own unit (no combining mark) with the output
+# normalise_with_map gives them; those whose output differs are kept in _changed as well.
 _plain_chars: set[str] = set()
 _unit_chars: set[str] = set()
 _changed: dict[str, str] = {}
+# A compiled class of every character not (yet) known to be plain: one C-speed search tells whether a text
+# needs the per-character classification; recompiled only now and then, since compiling costs milliseconds.
+_unknown_re: re.Pattern[str] | None = None
+_stale_calls = 0
 
 
 def _memo_char(ch: str) -> None:
     """Classify one new character for _normalise_fast."""
-    if ch == "&" or unicodedata.combining(ch):
+    if unicodedata.combining(ch):
         _unit_chars.add(ch)
         return
     out = normalise_with_map(ch)[0]
     if out != ch:
         # Replacing characters one after another equals a simultaneous replacement only if no output
         # contains a character that would itself be replaced; anything else takes the slow path.
-        if any(normalise_with_map(c)[0] != c or c == "&" or unicodedata.combining(c) for c in out):
+        if any(c != ch and (normalise_with_map(c)[0] != c or unicodedata.combining(c)) for c in out):
             _unit_chars.add(ch)
             return
         _changed[ch] = out
     _plain_chars.add(ch)
+
+
+def _classify(text: str) -> bool:
+    """Classify the text's new characters; return whether every character is its own unit."""
+    global _unknown_re, _stale_calls
+    chars = set(text)
+    new = chars - _plain_chars
+    for ch in new - _unit_chars:
+        _memo_char(ch)
+    _stale_calls += 1
+    # Recompile once enough texts took this path to pay for it (compiling costs ~4 us per character).
+    if _stale_calls * 100 >= len(_plain_chars):
+        _stale_calls = 0
+        _unknown_re = re.compile("[^" + re.escape("".join(sorted(_plain_chars))) + "]")
+    return chars.isdisjoint(_unit_chars)
 
 
 def _normalise_fast(text: str) -> str:
@@ -182,17 +214,13 @@ def _normalise_fast(text: str) -> str:
     per-character memo and str.replace give the same string many times faster.
     tests/test_speed_segmenters.py holds the two together on every corpus text and on generated strings.
     """
-    chars = set(text)
-    new = chars - _plain_chars
-    if new:
-        for ch in new - _unit_chars:
-            _memo_char(ch)
-        if not chars.isdisjoint(_unit_chars):
-            return normalise_with_map(text)[0]
-    if "mdash;" in text:
+    if (_unknown_re is None or _unknown_re.search(text) is not None) and not _classify(text):
         return normalise_with_map(text)[0]
-    for ch in chars.intersection(_changed):
-        text = text.replace(ch, _changed[ch])
+    if any(old in text for old in _REPLACEMENTS):
+        return normalise_with_map(text)[0]
+    for ch, out in _changed.items():
+        if ch in text:
+            text = text.replace(ch, out)
     return text
 
 
@@ -203,8 +231,7 @@ def segment(normalised: str) -> list[tuple[str, int, int]]:
 
 def tokenize(text: str) -> list[str]:
     """Turn text into model terms; the tokenizer stored inside the model, so its import path is API."""
-    keep = _keep_cached
-    return [term for term in map(keep, _segmenter().cut(_normalise_fast(text))) if term is not None]
+    return list(filter(None, map(_terms.__getitem__, _segmenter().cut(_normalise_fast(text)))))
 
 
 def terms_with_spans(text: str) -> list[Term]:

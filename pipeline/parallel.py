@@ -1,0 +1,130 @@
+"""Score a stream of documents on every core: worker processes score chunks, results come back in input order.
+
+Each worker process loads the model once (its SHA-256 checked, as every load does) and builds its own
+segmenter; the parent only reads documents, hands out chunks and writes the records it gets back. At most
+a few chunks per worker are in flight, so memory stays flat however long the input is. A document that
+fails to score becomes a `Failure` in its place; it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import OrientError
+from pipeline.readers import Document, Failure
+
+CHUNK_SIZE = 64  # ~1 KB documents: 20–100 ms of work per chunk, so hand-over costs stay small
+IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
+
+Item = Document | Failure
+Outcome = dict[str, Any] | Failure
+
+
+def default_jobs() -> int:
+    """The number of cores this process may run on (its CPU affinity, not just the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def score_chunk(clf: Any, items: list[Item], method: str = "score") -> list[Outcome]:
+    """Score a chunk with a loaded classifier: one record {"id", ...} or one Failure per item, in order."""
+    score = getattr(clf, method)
+    out: list[Outcome] = []
+    for item in items:
+        if isinstance(item, Failure):
+            out.append(item)
+            continue
+        try:
+            out.append({"id": item.id, **score(item.text).to_dict()})
+        except Exception as exc:  # one bad document is reported, the batch goes on
+            out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
+    return out
+
+
+# --- worker side: one classifier per worker process, loaded by the pool's initializer -----------------------
+_worker_clf: Any = None
+
+
+def _init_worker(model_path: str) -> None:
+    global _worker_clf
+    from pipeline.predict import load
+    from pipeline.text import _segmenter
+
+    _worker_clf = load(model_path)
+    _segmenter()  # build the segmenter now, not inside the first chunk
+
+
+def _score_in_worker(items: list[Item], method: str) -> list[Outcome]:
+    return score_chunk(_worker_clf, items, method)
+
+
+def _context() -> Any:
+    # fork starts a worker in milliseconds; elsewhere (macOS, Windows) spawn is the safe default.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def score_stream(items: Iterable[Item], clf: Any, jobs: int = 1, method: str = "score",
+                 chunk_size: int = CHUNK_SIZE) -> Iterator[Outcome]:
+    """Yield one record or Failure per item, in input order, scoring on `jobs` processes.
+
+    `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
+    chunk (starting workers would cost more than it saves); otherwise each worker loads the same model
+    file (`clf.path`) once.
+    """
+    chunks = _chunks(items, chunk_size)
+    if jobs <= 1:
+        for chunk in chunks:
+            yield from score_chunk(clf, chunk, method)
+        return
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if second is None:
+        yield from score_chunk(clf, first, method)
+        return
+    yield from _pooled([first, second], chunks, clf.path, jobs, method)
+
+
+def _pooled(head: list[list[Item]], rest: Iterator[list[Item]], model_path: Path, jobs: int, method: str) -> Iterator[Outcome]:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker, initargs=(str(model_path),))
+    pending: deque[tuple[str, Future[list[Outcome]]]] = deque()
+    limit = jobs * IN_FLIGHT_PER_JOB
+    try:
+        for chunk in chain(head, rest):
+            pending.append((chunk[0].id, pool.submit(_score_in_worker, chunk, method)))
+            while len(pending) >= limit:
+                yield from _collect(pending.popleft(), BrokenProcessPool)
+        while pending:
+            yield from _collect(pending.popleft(), BrokenProcessPool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(entry: tuple[str, Any], broken: type[BaseException]) -> list[Outcome]:
+    first_id, future = entry
+    try:
+        return future.result()
+    except broken:
+        raise OrientError(
+            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {first_id}; "
+            "rerun with --jobs 1 to find the document."
+        ) from None
