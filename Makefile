@@ -1,5 +1,6 @@
 # orient: `make demo` scores the examples with the shipped model; `make test` runs the tests.
 # Both set up everything they need (a virtual environment in .venv, pinned by constraints.txt).
+# `make bench` measures speed and memory into reports/benchmark.md (about 15 minutes; run it in the background).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,15 +16,17 @@ MODEL_CODE := pipeline/text.py pipeline/model.py pipeline/train.py pipeline/corp
 CORPUS_CODE := pipeline/corpus.py pipeline/text.py
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test corpus train evaluate lint clean wheel-check
+.PHONY: help install demo test corpus train evaluate lint clean wheel-check bench
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
 
+# Extras: fast = rjieba, verified to give jieba's tokens (tests/test_speed_segmenters.py), so the shipped
+# experience is fast; dask = so the Dask tests run in `make test`.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[test,dev]'
+	$(PIP) install --quiet -c constraints.txt -e '.[test,dev,fast,dask]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv with pinned versions and install orient into it
@@ -51,6 +54,9 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check pipeline tests
 	$(BIN)/ruff format --check pipeline tests
 	$(BIN)/mypy pipeline
+
+bench: $(STAMP)  ## Measure speed and memory (segmenters, batch, cold start, cores, 1 GB, Dask) into reports/benchmark.md
+	$(BIN)/python bench/benchmark.py --output reports/benchmark.md
 
 wheel-check: $(STAMP)  ## Build the wheel, install it in a fresh venv outside the checkout, score one text there
 	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .

@@ -1,0 +1,131 @@
+"""Scoring on worker processes: the same records in the same order as one process, a bad document reported, memory flat."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import pipeline
+from pipeline import parallel
+from pipeline.cli import main
+from pipeline.readers import Document, Failure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _eval_documents() -> list[Document]:
+    docs = []
+    for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                docs.append(Document(rec["id"], rec["text"]))
+    return docs
+
+
+DOCS = _eval_documents()
+
+
+@pytest.fixture(scope="module")
+def clf() -> Any:
+    """The shipped model."""
+    return pipeline.load()
+
+
+def _mixed() -> list[Document | Failure]:
+    items: list[Document | Failure] = list(DOCS)
+    items.insert(5, Failure("unreadable.txt", "is not text"))
+    items.insert(40, Document("not-a-string", None))  # type: ignore[arg-type]  # scoring it raises inside the worker
+    return items
+
+
+def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None:
+    items = _mixed()
+    one = list(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
+    two = list(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
+    assert two == one
+    assert [o.id if isinstance(o, Failure) else o["id"] for o in two] == [i.id for i in items]
+    expected = [{"id": i.id, **clf.score(i.text).to_dict()} for i in items if isinstance(i, Document) and i.text is not None]
+    assert [o for o in one if not isinstance(o, Failure)] == expected
+
+
+def test_a_document_that_fails_to_score_is_reported_in_its_place(clf: Any) -> None:
+    out = list(parallel.score_stream(_mixed(), clf, jobs=2, chunk_size=7))
+    assert out[5] == Failure("unreadable.txt", "is not text")
+    assert isinstance(out[40], Failure) and out[40].id == "not-a-string"
+    assert out[40].message.startswith("could not be scored (TypeError")
+    assert sum(isinstance(o, Failure) for o in out) == 2
+
+
+def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any) -> Iterator[Any]:
+        raise AssertionError("a pool was started for one chunk")
+
+    monkeypatch.setattr(parallel, "_pooled", refuse)
+    assert len(list(parallel.score_stream(DOCS[:10], clf, jobs=2, chunk_size=64))) == 10
+    assert list(parallel.score_stream([], clf, jobs=2)) == []
+
+
+def test_the_input_is_read_only_a_few_chunks_ahead(clf: Any) -> None:
+    consumed = 0
+
+    def endless() -> Iterator[Document]:
+        nonlocal consumed
+        while True:
+            consumed += 1
+            yield DOCS[consumed % len(DOCS)]
+
+    stream = parallel.score_stream(endless(), clf, jobs=2, chunk_size=5)
+    first = [next(stream) for _ in range(60)]
+    stream.close()
+    assert len(first) == 60
+    assert consumed <= (2 * parallel.IN_FLIGHT_PER_JOB + 2) * 5 + 60 + 1
+
+
+def test_default_jobs_is_the_available_cores() -> None:
+    import os
+
+    assert parallel.default_jobs() == len(os.sched_getaffinity(0))
+
+
+def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_path: Path) -> None:
+    src = tmp_path / "batch.jsonl"
+    src.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in DOCS * 3),
+                   encoding="utf-8")
+    outputs = {}
+    for jobs in ("1", "2", "3"):
+        result = CliRunner().invoke(main, ["score", str(src), "--format", "jsonl", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        outputs[jobs] = result.stdout
+    assert outputs["2"] == outputs["1"] == outputs["3"]
+    assert [json.loads(x)["id"] for x in outputs["2"].splitlines()] == [d.id for d in DOCS * 3]
+
+
+def test_jobs_must_be_positive() -> None:
+    result = CliRunner().invoke(main, ["score", "--text", "市场调研", "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "0 is not in the range x>=1" in result.output
+
+
+def test_scoring_imports_nothing_heavy() -> None:
+    # The one-sentence path must stay free of scikit-learn, SciPy and NumPy: each costs seconds of start-up.
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "try:\n"
+        "    main(['score', '--text', '负责市场调研，洞察目标客户需求。', '--format', 'json'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in ('sklearn', 'scipy', 'numpy', 'pandas', 'joblib', 'dask') if m in sys.modules)\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "HEAVY []" in done.stderr, done.stderr
+    assert json.loads(done.stdout)[0]["label"] == "marketing"
