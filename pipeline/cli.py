@@ -147,7 +147,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
     documents = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
                            fmt=input_format, max_bytes=max_bytes)
     try:
-        for out in _scored(documents, clf, jobs, scheduler):
+        for _doc, out in _scored(documents, clf, jobs, scheduler):
             if isinstance(out, Failure):
                 failures += 1
                 click.echo(f"orient: {out.id} {out.message}; skipped.", err=True)
@@ -168,8 +168,8 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
 
 
 def _scored(documents: Iterator[Document | Failure], clf: Any, jobs: int | None, scheduler: str | None
-            ) -> Iterator[dict[str, Any] | Failure]:
-    """Records (or Failures) in input order: on a Dask cluster, on worker processes, or here."""
+            ) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
+    """Each document with its record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on

@@ -75,13 +75,17 @@ def worker_classifier(payload: ModelPayload) -> Any:
     from pipeline.predict import Classifier
 
     if payload.orient_version != __version__:
-        raise OrientError(f"The client runs orient {payload.orient_version} but this worker has {__version__}; "
-                          "install the same version on every worker.")
+        raise OrientError(
+            f"The client runs orient {payload.orient_version} but this worker has {__version__}; "
+            "install the same version on every worker."
+        )
     actual = hashlib.sha256(payload.linear).hexdigest()
     meta = json.loads(payload.metadata.decode("utf-8"))
     if actual != payload.sha256 or meta.get("files", {}).get("linear", {}).get("sha256") != actual:
-        raise OrientError(f"Model {payload.name} arrived on a worker with a SHA-256 that does not match its metadata; "
-                          "refusing to score with it.")
+        raise OrientError(
+            f"Model {payload.name} arrived on a worker with a SHA-256 that does not match its metadata; "
+            "refusing to score with it."
+        )
     clf = Classifier(LinearModel.from_json(payload.linear.decode("utf-8")), meta, Path(payload.name))
     _loaded[payload.sha256] = clf
     return clf
@@ -103,8 +107,9 @@ def _record_or_error(clf: Any, doc_id: Any, text: Any) -> dict[str, Any]:
         return {"id": doc_id, "error": f"could not be scored ({exc.__class__.__name__}: {exc})"}
 
 
-def score_records_partition(records: Iterable[dict[str, Any]], payload: ModelPayload, text_field: str = "text",
-                            id_field: str = "id") -> list[dict[str, Any]]:
+def score_records_partition(
+    records: Iterable[dict[str, Any]], payload: ModelPayload, text_field: str = "text", id_field: str = "id"
+) -> list[dict[str, Any]]:
     """Score one partition of records (dicts): one output record per input, with an "error" field on failure."""
     clf = worker_classifier(payload)
     return [_record_or_error(clf, r.get(id_field), r.get(text_field)) for r in records]
@@ -146,8 +151,7 @@ def score_dataframe(ddf: Any, column: str = "text", model: str | Path | ModelPay
     return ddf.map_partitions(score_frame_partition, _dask_delayed(payload), column, meta=meta)
 
 
-def score_bag(bag: Any, model: str | Path | ModelPayload | None = None, text_field: str = "text",
-              id_field: str = "id") -> Any:
+def score_bag(bag: Any, model: str | Path | ModelPayload | None = None, text_field: str = "text", id_field: str = "id") -> Any:
     """Score a dask.bag of records (dicts with id and text fields) lazily: a bag of scored records, in order."""
     payload = model if isinstance(model, ModelPayload) else ModelPayload.load(model)
     return bag.map_partitions(score_records_partition, _dask_delayed(payload), text_field, id_field)
@@ -159,9 +163,10 @@ def _chunks(items: Iterable[Document | Failure], size: int) -> Iterator[list[Doc
         yield chunk
 
 
-def score_stream_on(address: str | Any, items: Iterable[Document | Failure], clf: Any,
-                    chunk_size: int = CHUNK_SIZE) -> Iterator[dict[str, Any] | Failure]:
-    """Score a stream of documents on a Dask cluster (scheduler address, or a Client), yielding in input order.
+def score_stream_on(
+    address: str | Any, items: Iterable[Document | Failure], clf: Any, chunk_size: int = CHUNK_SIZE, timeout: str = "10s"
+) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
+    """Score documents on a Dask cluster (scheduler address, or a Client): (item, record or Failure), in input order.
 
     Documents are read here and sent in chunks, with a few chunks per worker in flight, so a file of any
     size streams through with flat memory on both sides.
@@ -172,23 +177,24 @@ def score_stream_on(address: str | Any, items: Iterable[Document | Failure], clf
         raise OrientError("--scheduler needs Dask; install it with: pip install 'orient[dask]'.") from None
     payload = ModelPayload.from_classifier(clf)
     own = not isinstance(address, Client)
+    client: Any = address
     if own:
         try:
-            client = Client(address, timeout="10s", set_as_default=False)
+            client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise OrientError(f"Cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}).") from None
-    else:
-        client = address
     try:
         [shared] = client.scatter([payload], broadcast=True, hash=True)
         limit = max(1, len(client.scheduler_info().get("workers", {}))) * IN_FLIGHT_PER_WORKER
-        pending: deque[Any] = deque()
+        pending: deque[tuple[list[Document | Failure], Any]] = deque()
         for chunk in _chunks(items, chunk_size):
-            pending.append(client.submit(score_chunk_remote, shared, chunk, pure=False))
+            pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, pure=False)))
             while len(pending) >= limit:
-                yield from pending.popleft().result()
+                done, future = pending.popleft()
+                yield from zip(done, future.result(), strict=True)
         while pending:
-            yield from pending.popleft().result()
+            done, future = pending.popleft()
+            yield from zip(done, future.result(), strict=True)
     finally:
         if own:
             client.close()

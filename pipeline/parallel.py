@@ -55,9 +55,13 @@ _worker_clf: Any = None
 
 def _init_worker(model_path: str) -> None:
     global _worker_clf
+    import signal
+
     from pipeline.predict import load
     from pipeline.text import _segmenter
 
+    # Ctrl-C is the parent's to handle: it stops handing out work and shuts the workers down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_clf = load(model_path)
     _segmenter()  # build the segmenter now, not inside the first chunk
 
@@ -78,39 +82,42 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def score_stream(items: Iterable[Item], clf: Any, jobs: int = 1, method: str = "score",
-                 chunk_size: int = CHUNK_SIZE) -> Iterator[Outcome]:
-    """Yield one record or Failure per item, in input order, scoring on `jobs` processes.
+def score_stream(
+    items: Iterable[Item], clf: Any, jobs: int = 1, method: str = "score", chunk_size: int = CHUNK_SIZE
+) -> Iterator[tuple[Item, Outcome]]:
+    """Yield (item, record or Failure) for every item, in input order, scoring on `jobs` processes.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker loads the same model
-    file (`clf.path`) once.
+    file (`clf.path`) once. A Failure item comes back as its own outcome.
     """
     chunks = _chunks(items, chunk_size)
     if jobs <= 1:
         for chunk in chunks:
-            yield from score_chunk(clf, chunk, method)
+            yield from zip(chunk, score_chunk(clf, chunk, method), strict=True)
         return
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None:
-        yield from score_chunk(clf, first, method)
+        yield from zip(first, score_chunk(clf, first, method), strict=True)
         return
     yield from _pooled([first, second], chunks, clf.path, jobs, method)
 
 
-def _pooled(head: list[list[Item]], rest: Iterator[list[Item]], model_path: Path, jobs: int, method: str) -> Iterator[Outcome]:
+def _pooled(
+    head: list[list[Item]], rest: Iterator[list[Item]], model_path: Path, jobs: int, method: str
+) -> Iterator[tuple[Item, Outcome]]:
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker, initargs=(str(model_path),))
-    pending: deque[tuple[str, Future[list[Outcome]]]] = deque()
+    pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
-            pending.append((chunk[0].id, pool.submit(_score_in_worker, chunk, method)))
+            pending.append((chunk, pool.submit(_score_in_worker, chunk, method)))
             while len(pending) >= limit:
                 yield from _collect(pending.popleft(), BrokenProcessPool)
         while pending:
@@ -119,12 +126,12 @@ def _pooled(head: list[list[Item]], rest: Iterator[list[Item]], model_path: Path
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(entry: tuple[str, Any], broken: type[BaseException]) -> list[Outcome]:
-    first_id, future = entry
+def _collect(entry: tuple[list[Item], Any], broken: type[BaseException]) -> Iterator[tuple[Item, Outcome]]:
+    chunk, future = entry
     try:
-        return future.result()
+        return zip(chunk, future.result(), strict=True)
     except broken:
         raise OrientError(
-            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {first_id}; "
+            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {chunk[0].id}; "
             "rerun with --jobs 1 to find the document."
         ) from None

@@ -149,7 +149,7 @@ def _keep(token: str) -> str | None:
     return token
 
 
-class _TermCache(dict):  # type: ignore[type-arg]
+class _TermCache(dict[str, str | None]):
     """token -> term (or None), filled on first sight; lookups of known tokens stay in C (dict subscript)."""
 
     limit = 1 << 18  # a bound, so a stream of ever-new tokens (ids, numbers) cannot grow it without end

@@ -20,6 +20,15 @@ from pipeline.readers import Document, Failure
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _outcomes(pairs: Iterator[tuple[Any, Any]]) -> list[Any]:
+    """The outcomes of (item, outcome) pairs, checking that each outcome belongs to its item."""
+    out = []
+    for item, outcome in pairs:
+        assert item.id == (outcome.id if isinstance(outcome, Failure) else outcome["id"])
+        out.append(outcome)
+    return out
+
+
 def _eval_documents() -> list[Document]:
     docs = []
     for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
@@ -48,8 +57,8 @@ def _mixed() -> list[Document | Failure]:
 
 def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None:
     items = _mixed()
-    one = list(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
-    two = list(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
+    one = _outcomes(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
+    two = _outcomes(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
     assert two == one
     assert [o.id if isinstance(o, Failure) else o["id"] for o in two] == [i.id for i in items]
     expected = [{"id": i.id, **clf.score(i.text).to_dict()} for i in items if isinstance(i, Document) and i.text is not None]
@@ -57,7 +66,7 @@ def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None
 
 
 def test_a_document_that_fails_to_score_is_reported_in_its_place(clf: Any) -> None:
-    out = list(parallel.score_stream(_mixed(), clf, jobs=2, chunk_size=7))
+    out = _outcomes(parallel.score_stream(_mixed(), clf, jobs=2, chunk_size=7))
     assert out[5] == Failure("unreadable.txt", "is not text")
     assert isinstance(out[40], Failure) and out[40].id == "not-a-string"
     assert out[40].message.startswith("could not be scored (TypeError")
@@ -69,8 +78,8 @@ def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeyp
         raise AssertionError("a pool was started for one chunk")
 
     monkeypatch.setattr(parallel, "_pooled", refuse)
-    assert len(list(parallel.score_stream(DOCS[:10], clf, jobs=2, chunk_size=64))) == 10
-    assert list(parallel.score_stream([], clf, jobs=2)) == []
+    assert len(_outcomes(parallel.score_stream(DOCS[:10], clf, jobs=2, chunk_size=64))) == 10
+    assert _outcomes(parallel.score_stream([], clf, jobs=2)) == []
 
 
 def test_the_input_is_read_only_a_few_chunks_ahead(clf: Any) -> None:
@@ -97,8 +106,9 @@ def test_default_jobs_is_the_available_cores() -> None:
 
 def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_path: Path) -> None:
     src = tmp_path / "batch.jsonl"
-    src.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in DOCS * 3),
-                   encoding="utf-8")
+    src.write_text(
+        "".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in DOCS * 3), encoding="utf-8"
+    )
     outputs = {}
     for jobs in ("1", "2", "3"):
         result = CliRunner().invoke(main, ["score", str(src), "--format", "jsonl", "--jobs", jobs])
