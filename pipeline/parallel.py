@@ -8,7 +8,6 @@ fails to score becomes a `Failure` in its place; it never stops the batch.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -71,6 +70,9 @@ def _score_in_worker(items: list[Item], method: str) -> list[Outcome]:
 
 
 def _context() -> Any:
+    # Imported here: a one-sentence run never starts workers and should not pay for multiprocessing.
+    import multiprocessing
+
     # fork starts a worker in milliseconds; elsewhere (macOS, Windows) spawn is the safe default.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
