@@ -177,6 +177,7 @@ _stale_calls = 0
 
 def _memo_char(ch: str) -> None:
     """Classify one new character for _normalise_fast."""
+    global _changed
     if unicodedata.combining(ch):
         _unit_chars.add(ch)
         return
@@ -187,7 +188,9 @@ def _memo_char(ch: str) -> None:
         if any(c != ch and (normalise_with_map(c)[0] != c or unicodedata.combining(c)) for c in out):
             _unit_chars.add(ch)
             return
-        _changed[ch] = out
+        # A new dict, not an insertion: another thread may be iterating over the old one. It is published
+        # before the character joins _plain_chars, so whoever sees the character as plain sees its output.
+        _changed = {**_changed, ch: out}
     _plain_chars.add(ch)
 
 
@@ -199,8 +202,9 @@ def _classify(text: str) -> bool:
     for ch in new - _unit_chars:
         _memo_char(ch)
     _stale_calls += 1
-    # Recompile once enough texts took this path to pay for it (compiling costs ~4 us per character).
-    if _stale_calls * 100 >= len(_plain_chars):
+    # Recompile once the texts that took this path (~30 us each) have cost about what compiling does (~4 us
+    # per known character), so the memo keeps up with new characters without recompiling for every text.
+    if _stale_calls * 8 >= len(_plain_chars):
         _stale_calls = 0
         _unknown_re = re.compile("[^" + re.escape("".join(sorted(_plain_chars))) + "]")
     return chars.isdisjoint(_unit_chars)

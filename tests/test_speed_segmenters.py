@@ -219,3 +219,18 @@ def test_fast_normalise_equals_normalise_character_by_character_across_the_bmp()
         assert text._normalise_fast(ch) == text.normalise(ch), hex(ord(ch))
     joined = "".join(chars)
     assert text._normalise_fast(joined) == text.normalise(joined)
+
+
+def test_fast_normalise_is_safe_to_share_between_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Start from empty memos so the threads race to fill them.
+    monkeypatch.setattr(text, "_plain_chars", set())
+    monkeypatch.setattr(text, "_unit_chars", set())
+    monkeypatch.setattr(text, "_changed", {})
+    monkeypatch.setattr(text, "_unknown_re", None)
+    monkeypatch.setattr(text, "_stale_calls", 0)
+    expected = [text.normalise(raw) for raw in CORPUS]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(text._normalise_fast, CORPUS))
+    assert got == expected
