@@ -18,7 +18,7 @@ from pipeline.errors import OrientError
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, read_inputs
 from pipeline.writers import FORMATS, make_writer
 
-_MODEL_HELP = "Model file (.joblib; its .json metadata and .linear.json export sit beside it). Default: the shipped model."
+_MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
 
 
 def _fail(exc: OrientError) -> click.ClickException:
@@ -40,20 +40,21 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _load(model_path: Path | None) -> Any:
+def _load(model_path: Path | None, trust: bool = False) -> Any:
     from pipeline.predict import load
 
     try:
-        return load(model_path)
+        return load(model_path, trust=trust) if trust else load(model_path)
     except OrientError as exc:
         raise _fail(exc) from None
 
 
-def _open_output(output: Path | None, inputs: tuple[str, ...]) -> tuple[TextIO, Any]:
-    """Return the stream to write to, and the AtomicOutput to commit (None for stdout)."""
+def _open_output(output: Path | None, inputs: tuple[str, ...], fmt: str = "", resume: bool = False) -> tuple[TextIO, Any]:
+    """Return the stream to write to, and the output to commit (None for stdout); JSON lines go through FILE.partial."""
     if output is None:
         return sys.stdout, None
     from pipeline.files import AtomicOutput
+    from pipeline.resume import ResumableOutput
 
     target = output.resolve()
     for name in inputs:
@@ -61,8 +62,26 @@ def _open_output(output: Path | None, inputs: tuple[str, ...]) -> tuple[TextIO, 
             raise click.UsageError(f"Refusing to write the output over the input {name}.")
     if not target.parent.is_dir():
         raise click.UsageError(f"Cannot write {output}: folder {output.parent} does not exist.")
+    if fmt == "jsonl":
+        try:
+            resumable = ResumableOutput(target, resume=resume)
+        except OrientError as exc:
+            raise click.UsageError(str(exc)) from None
+        return resumable.stream, resumable
     atomic = AtomicOutput(target)
     return atomic.stream, atomic
+
+
+def _check_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse an unknown --encoding at once, not once per document."""
+    import codecs
+
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"{value!r} is not an encoding Python knows (e.g. utf-8, gb18030, big5).") from None
+    return value
 
 
 class _Progress:
@@ -96,6 +115,15 @@ def main() -> None:
     """
 
 
+def _shown(doc_id: str) -> str:
+    """A document id as it can be shown on one line: control and direction characters escaped."""
+    import unicodedata
+
+    if all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in doc_id):
+        return doc_id
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else f"\\u{ord(ch):04x}" for ch in doc_id)
+
+
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
@@ -111,13 +139,18 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records.")
 @click.option("--input-format", type=click.Choice(["auto", "text", "jsonl", "csv"]), default="auto", show_default=True,
               help="How to read INPUTS (auto: by suffix; standard input is text).")
-@click.option("--encoding", help="Decode text files with this encoding instead of detecting it.")
+@click.option("--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
               help="Largest document accepted, in bytes; larger ones are refused and named.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted batch: keep the records in -o FILE (JSON lines) "
+              "and score only the documents not yet in it.")
+@click.option("--trust-model", is_flag=True, help="Load a model file that has no matching metadata (unchecked: a model "
+              "file is code; use only on files you trust).")
 @output_options
 @model_option
 def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
-          encoding: str | None, max_bytes: int, fmt: str | None, output: Path | None, model_path: Path | None) -> None:
+          encoding: str | None, max_bytes: int, fmt: str | None, output: Path | None, model_path: Path | None,
+          resume: bool = False, trust_model: bool = False) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
     \b
@@ -126,28 +159,51 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
       orient score postings.jsonl --format jsonl -o scored.jsonl
       orient score --text '每天拨打100个电话，完成本月销售指标。' --format json
       cat posting.txt | orient score -
+      orient score postings/ -o scored.jsonl --resume   # after an interrupted run
     """
     if not inputs and not texts:
         if sys.stdin.isatty():
             raise click.UsageError("Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. "
                                    "orient score examples/")
         inputs = ("-",)
-    clf = _load(model_path)
     fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
-    stream, atomic = _open_output(output, inputs)
+    if resume and (output is None or fmt != "jsonl"):
+        raise click.UsageError("--resume continues a JSON-lines output: give -o FILE (with --format jsonl, the default).")
+    clf = _load(model_path, trust=trust_model)
+    stream, atomic = _open_output(output, inputs, fmt, resume)
     writer = make_writer(fmt, stream)
     failures = 0
     progress = _Progress()
+    docs = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
+                      fmt=input_format, max_bytes=max_bytes)
+    if resume:
+        from pipeline.resume import skip_done
+
+        docs = skip_done(docs, atomic.done)
     try:
-        for doc in _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
-                              fmt=input_format, max_bytes=max_bytes):
+        for doc in docs:
             if isinstance(doc, Failure):
                 failures += 1
-                click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+                click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
                 continue
+            if doc.note:
+                click.echo(f"orient: {_shown(doc.id)} {doc.note}; scored the rest.", err=True)
             writer.write({"id": doc.id, **clf.score(doc.text).to_dict()})
             progress.tick()
         writer.close()
+    except BrokenPipeError:
+        # `orient score … | head -1`: the reader has gone. Point stdout at /dev/null so Python's own
+        # flush at exit has nowhere to fail, and stop quietly with success, as `cat` would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        # Ctrl-C: what was written stays valid; say how much, and where it is when it can be resumed.
+        if atomic is not None:
+            atomic.discard()
+        where = f"; {atomic.hint()}" if hasattr(atomic, "hint") else ""
+        click.echo(("\n" if progress.enabled else "") + f"orient: interrupted after {progress.count} document(s){where}.", err=True)
+        sys.exit(130)
     except BaseException:
         if atomic is not None:
             atomic.discard()
@@ -161,15 +217,22 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
 
 
 @main.command()
+@click.option("--format", "model_format", type=click.Choice(["joblib", "skops"]), default="joblib", show_default=True,
+              help="Model file format: joblib (a pickle) or skops (loads only allow-listed types).")
 @model_option
-def train(model_path: Path | None) -> None:
+def train(model_path: Path | None, model_format: str = "joblib") -> None:
     """Rebuild the model from corpus/passages.jsonl and print its cross-validated figures.
 
     \b
     Example:
       orient train            # same as: make train
+      orient train --format skops --model models/orientation.skops
     """
     from pipeline.train import train as run_training
+
+    if model_format == "skops":
+        # The model file's suffix decides its format when saving and loading.
+        model_path = (model_path or config.ROOT / "models" / f"{config.MODEL_NAME}.joblib").with_suffix(".skops")
 
     if not config.PASSAGES_FILE.exists():
         raise click.ClickException(f"No corpus at {config.PASSAGES_FILE}; training needs a source checkout of orient.")

@@ -1,12 +1,16 @@
 """The model's shape and its files: the scikit-learn pipeline, its linear export, and their checks.
 
-Three files sit side by side: `NAME.joblib` (the fitted scikit-learn Pipeline, a pickle, so code),
+Three files sit side by side: `NAME.joblib` (the fitted scikit-learn Pipeline, a pickle, so code;
+or `NAME.skops`, the same pipeline in skops' format, which loads only allow-listed types),
 `NAME.linear.json` (vocabulary, IDF, weights: plain data, enough to score without scikit-learn) and
-`NAME.json` (metadata, holding the SHA-256 of both). Nothing is unpickled before its hash matches.
+`NAME.json` (metadata, holding the SHA-256 of both). Nothing is unpickled before its hash matches,
+unless the user says they trust the file (`--trust-model`, `pipeline.load(path, trust=True)`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 from collections import Counter
@@ -15,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import atomic_write, sha256_file
 from pipeline.errors import OrientError
+from pipeline.files import atomic_write, sha256_file
 
 FORMAT_VERSION = 1
 
@@ -146,52 +150,112 @@ class LinearModel:
         return self.intercept + math.fsum(shares.values()), shares
 
 
+# skops loads exactly these types and refuses a file that names any other, even one skops itself would
+# trust. Add a class here when build_pipeline starts to use it (tests/test_trust.py saves the built
+# pipeline with skops and loads it back, so a missing entry fails there first).
+SKOPS_ALLOWED_TYPES = frozenset(
+    {
+        "pipeline.text.tokenize",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.int32",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.str",
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "builtins.NoneType",
+    }
+)
+MODEL_SUFFIXES = (".joblib", ".skops")
+_RETRAIN = "retrain with `make train` (or `orient train`)"
+
+
 def paths(model_path: Path) -> tuple[Path, Path, Path]:
-    """Return the joblib, linear-export and metadata paths of a model."""
-    base = model_path.with_suffix("")
-    return base.with_suffix(".joblib"), base.with_suffix(".linear.json"), base.with_suffix(".json")
+    """Return the model-file (.joblib or .skops), linear-export and metadata paths of a model."""
+    base = model_path.with_suffix("") if model_path.suffix in (*MODEL_SUFFIXES, ".json") else model_path
+    if base.suffix == ".linear":
+        base = base.with_suffix("")
+    model_suffix = model_path.suffix if model_path.suffix in MODEL_SUFFIXES else ".joblib"
+    return base.with_suffix(model_suffix), base.with_suffix(".linear.json"), base.with_suffix(".json")
+
+
+def model_format(model_path: Path) -> str:
+    """Return "skops" or "joblib", from the model file's suffix."""
+    return "skops" if paths(model_path)[0].suffix == ".skops" else "joblib"
 
 
 def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any]:
-    """Write the pipeline, its linear export and the metadata (last, so it only ever names whole files)."""
+    """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
+
+    Each file is written atomically, and the metadata last: it holds the other two files' SHA-256,
+    so a run killed in between leaves a set that fails its check (and says to retrain), never a
+    model whose metadata describes different files.
+    """
     import io
 
-    import joblib
-
-    joblib_path, linear_path, meta_path = paths(model_path)
-    joblib_path.parent.mkdir(parents=True, exist_ok=True)
+    model_file, linear_path, meta_path = paths(model_path)
+    fmt = model_format(model_path)
+    model_file.parent.mkdir(parents=True, exist_ok=True)
     # scikit-learn records id(stop_words), a memory address, only to skip a warning; it would make
     # two identical trainings pickle to different bytes.
     pipe.named_steps["tfidf"].__dict__.pop("_stop_words_id", None)
-    buf = io.BytesIO()
-    joblib.dump(pipe, buf, compress=3)
-    atomic_write(joblib_path, buf.getvalue())
+    if fmt == "skops":
+        import skops.io
+
+        data = skops.io.dumps(pipe)
+    else:
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(pipe, buf, compress=3)
+        data = buf.getvalue()
+    atomic_write(model_file, data)
     atomic_write(linear_path, LinearModel.from_pipeline(pipe).to_json().encode("utf-8"))
     metadata = dict(metadata)
     metadata["files"] = {
-        "joblib": {"name": joblib_path.name, "sha256": sha256_file(joblib_path)},
+        fmt: {"name": model_file.name, "sha256": sha256_file(model_file)},
         "linear": {"name": linear_path.name, "sha256": sha256_file(linear_path)},
     }
+    if fmt == "skops":
+        import skops
+
+        metadata.setdefault("versions", {})["skops"] = skops.__version__
     atomic_write(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return metadata
 
 
 def read_metadata(model_path: Path) -> dict[str, Any]:
     """Read a model's metadata, with one clear sentence if it is missing or unreadable."""
-    joblib_path, _, meta_path = paths(model_path)
-    if not joblib_path.exists() and not meta_path.exists():
-        raise OrientError(f"No model at {joblib_path}; run `make train` or pass --model PATH.")
+    model_file, _, meta_path = paths(model_path)
+    if not model_file.exists() and not meta_path.exists():
+        raise OrientError(f"No model at {model_file}; run `make train` or pass --model PATH.")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise OrientError(
-            f"Model {joblib_path.name} has no metadata file {meta_path.name}, so its integrity cannot be checked; "
-            "retrain it with `make train`."
+            f"Model {model_file.name} has no metadata file {meta_path.name}, so its integrity cannot be checked; "
+            f"{_RETRAIN}, or pass --trust-model if you know where this file came from."
         ) from None
     except (OSError, ValueError) as exc:
-        raise OrientError(f"Model metadata {meta_path} is unreadable ({exc.__class__.__name__}); retrain with `make train`.") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or "files" not in meta:
-        raise OrientError(f"Model metadata {meta_path} is not in this version's format; retrain with `make train`.")
+        raise OrientError(f"Model metadata {meta_path} is unreadable ({exc.__class__.__name__}); {_RETRAIN}.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or not isinstance(meta.get("files"), dict):
+        raise OrientError(f"Model metadata {meta_path} is not in this version's format; {_RETRAIN}.")
+    fmt = model_format(model_path)
+    if fmt not in meta["files"]:
+        other = next((k for k in MODEL_SUFFIXES if k[1:] in meta["files"]), None)
+        named = str(model_file.with_name(meta["files"][other[1:]]["name"])) if other else "no model file"
+        raise OrientError(
+            f"Model metadata {meta_path.name} describes {named}, not {model_file.name}; pass --model {named} or {_RETRAIN}."
+        )
     return meta
 
 
@@ -202,11 +266,11 @@ def _verified_bytes(path: Path, expected: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise OrientError(f"Cannot read model file {path} ({exc.strerror}); retrain with `make train`.") from None
+        raise OrientError(f"Cannot read model file {path} ({exc.strerror or exc.__class__.__name__}); {_RETRAIN}.") from None
     if hashlib.sha256(data).hexdigest() != expected:
         raise OrientError(
-            f"Model file {path} does not match the SHA-256 recorded in its metadata (damaged or replaced); "
-            "refusing to load it: retrain with `make train` or restore the original file."
+            f"Model file {path} does not match the SHA-256 recorded in its metadata (truncated, altered or replaced); "
+            f"refusing to load it: {_RETRAIN} or restore the original file."
         )
     return data
 
@@ -215,22 +279,127 @@ def load_linear(model_path: Path, meta: dict[str, Any]) -> LinearModel:
     """Load the linear export after checking its SHA-256."""
     _, linear_path, _ = paths(model_path)
     data = _verified_bytes(linear_path, meta["files"]["linear"]["sha256"])
-    return LinearModel.from_json(data.decode("utf-8"))
+    try:
+        return LinearModel.from_json(data.decode("utf-8"))
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        why = exc.__class__.__name__
+        raise OrientError(f"Linear export {linear_path} is not in this version's format ({why}); {_RETRAIN}.") from None
+
+
+def skops_types(data: bytes) -> set[str]:
+    """Every type a skops file names (module.name), read from its schema without loading anything."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        schema = json.loads(zf.read("schema.json"))
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _load_skops(data: bytes, name: str) -> Any:
+    """Load a skops file only if every type it names is in SKOPS_ALLOWED_TYPES."""
+    import skops.io
+
+    try:
+        named = skops_types(data)
+    except Exception as exc:  # not a zip, no schema, bad JSON: all mean the file is not what it claims
+        raise OrientError(f"Model file {name} is not a readable skops file ({exc.__class__.__name__}); {_RETRAIN}.") from None
+    extra = sorted(named - SKOPS_ALLOWED_TYPES)
+    if extra:
+        raise OrientError(
+            f"Model file {name} contains types outside orient's allow-list ({', '.join(extra)}); refusing to load it: {_RETRAIN}."
+        )
+    try:
+        untrusted = skops.io.get_untrusted_types(data=data)
+        return skops.io.loads(data, trusted=[t for t in untrusted if t in SKOPS_ALLOWED_TYPES])
+    except Exception as exc:  # skops raises many kinds; any of them means the same thing to the user
+        raise OrientError(f"Model file {name} could not be loaded by skops ({exc.__class__.__name__}); {_RETRAIN}.") from None
+
+
+def _deserialize(data: bytes, fmt: str, name: str) -> Any:
+    if fmt == "skops":
+        return _load_skops(data, name)
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:  # a damaged pickle can raise almost anything
+        raise OrientError(f"Model file {name} could not be unpickled ({exc.__class__.__name__}); {_RETRAIN}.") from None
 
 
 def load_pipeline(model_path: Path, meta: dict[str, Any]) -> Any:
-    """Unpickle the scikit-learn pipeline, only after its SHA-256 and library version check out."""
-    import io
-
-    import joblib
+    """Load the scikit-learn pipeline, only after its SHA-256 and library version check out."""
     import sklearn
 
-    joblib_path, _, _ = paths(model_path)
-    data = _verified_bytes(joblib_path, meta["files"]["joblib"]["sha256"])
+    model_file, _, _ = paths(model_path)
+    fmt = model_format(model_path)
+    data = _verified_bytes(model_file, meta["files"][fmt]["sha256"])
     recorded = meta.get("versions", {}).get("scikit-learn")
     if recorded != sklearn.__version__:
         raise OrientError(
-            f"Model {joblib_path.name} was trained with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
-            "retrain it with `make train` (or `orient train`), or install the pinned versions with `make install`."
+            f"Model {model_file.name} was trained with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
+            f"{_RETRAIN}, or install the pinned versions with `make install`."
         )
-    return joblib.load(io.BytesIO(data))
+    return _deserialize(data, fmt, model_file.name)
+
+
+def _check_shape(pipe: Any, name: str) -> None:
+    """Refuse an object that is not an orient pipeline, in one sentence."""
+    steps = getattr(pipe, "named_steps", None)
+    ok = steps is not None and "tfidf" in steps and "clf" in steps
+    classes = [str(c) for c in getattr(steps["clf"], "classes_", [])] if ok else []
+    if not ok or sorted(classes) != ["marketing", "sales"]:
+        raise OrientError(
+            f"Model file {name} does not hold an orient model (a fitted Pipeline with tfidf and clf steps "
+            f"for sales and marketing); {_RETRAIN}."
+        )
+
+
+def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
+    """Load a model the user vouches for: checked as usual when its metadata matches, else taken as it is.
+
+    Returns the linear model, the metadata and the pipeline (None when the usual checked path applies
+    and the pipeline can be loaded later). Without matching metadata the pipeline is deserialised at
+    once (a pickle is code: that is what trusting it means), and the linear export and the verdict
+    settings are derived from it rather than read from files that cannot be checked.
+    """
+    model_file, _, _ = paths(model_path)
+    try:
+        meta = read_metadata(model_path)
+        return load_linear(model_path, meta), meta, None
+    except OrientError:
+        pass
+    if not model_file.exists():
+        raise OrientError(f"No model at {model_file}; run `make train` or pass --model PATH.")
+    try:
+        data = model_file.read_bytes()
+    except OSError as exc:
+        raise OrientError(f"Cannot read model file {model_file} ({exc.strerror or exc.__class__.__name__}).") from None
+    pipe = _deserialize(data, model_format(model_path), model_file.name)
+    _check_shape(pipe, model_file.name)
+    try:
+        linear = LinearModel.from_pipeline(pipe)
+    except Exception as exc:  # an unfitted or odd pipeline
+        why = exc.__class__.__name__
+        raise OrientError(f"Model file {model_file.name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
+    # The verdict rule lives with training; imported here, not at the top, because train imports this module.
+    from pipeline.train import verdict_settings
+
+    meta = {
+        "format": FORMAT_VERSION,
+        "name": model_file.stem,
+        "trusted_without_metadata": True,
+        "files": {model_format(model_path): {"name": model_file.name, "sha256": hashlib.sha256(data).hexdigest()}},
+        "verdict": verdict_settings(linear.weights),
+        "vocabulary_size": len(linear.vocabulary),
+    }
+    return linear, meta, pipe

@@ -149,9 +149,19 @@ class Classifier:
         }
 
 
-def load(path: str | Path | None = None) -> Classifier:
-    """Load a model (default: the shipped one), checking its files against their recorded SHA-256."""
+def load(path: str | Path | None = None, *, trust: bool = False) -> Classifier:
+    """Load a model (default: the shipped one), checking its files against their recorded SHA-256.
+
+    With trust=True a model file without matching metadata is loaded as it is: only for files you vouch for.
+    """
     model_path = Path(path) if path is not None else config.default_model_path()
+    if trust:
+        from pipeline.model import load_trusted
+
+        linear, meta, pipe = load_trusted(model_path)
+        clf = Classifier(linear, meta, model_path)
+        clf._pipeline = pipe
+        return clf
     meta = read_metadata(model_path)
     return Classifier(load_linear(model_path, meta), meta, model_path)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import json
 import os
@@ -173,15 +174,20 @@ def _read_limited(fh: BinaryIO, max_bytes: int) -> bytes:
         raise DecodeError(_too_large(max_bytes, f"is {limit_text(st.st_size)},"))
     chunks: list[bytes] = []
     total = 0
-    while True:
+    if st is not None and stat.S_ISREG(st.st_mode):
+        # One read of the size the file has (plus one byte, to notice a file that grew since).
+        first = fh.read(st.st_size + 1)
+        if len(first) <= st.st_size:
+            return first
+        chunks.append(first)
+        total = len(first)
+    while total <= max_bytes:
         chunk = fh.read(min(_CHUNK, max_bytes + 1 - total))
         if not chunk:
-            break
+            return b"".join(chunks)
         chunks.append(chunk)
         total += len(chunk)
-        if total > max_bytes:
-            raise DecodeError(_too_large(max_bytes))
-    return b"".join(chunks)
+    raise DecodeError(_too_large(max_bytes))
 
 
 def _kind(mode: int) -> str:
@@ -209,7 +215,7 @@ def read_text_file(
             mode = path.stat().st_mode
             if not stat.S_ISREG(mode):
                 # Opening a FIFO would wait for a writer forever; a device may never end.
-                return Failure(doc_id, f"is {_kind(mode)}, not a regular file; not read")
+                return Failure(doc_id, f"is {_kind(mode)}, not a regular file")
         with path.open("rb") as fh:
             data = _read_limited(fh, max_bytes)
         text, note = decode_with_note(data, encoding)
@@ -217,6 +223,8 @@ def read_text_file(
     except DecodeError as exc:
         return Failure(doc_id, str(exc))
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Failure(doc_id, "is a symbolic link loop")
         return Failure(doc_id, f"cannot be read ({_os_reason(exc)})")
 
 
@@ -409,7 +417,7 @@ def _missing(path: Path) -> str:
     except RuntimeError:
         return "is a symbolic link loop"
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
+        if exc.errno == errno.ELOOP:
             return "is a symbolic link loop"
     return "is a broken link"
 
