@@ -252,7 +252,7 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
     for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
         where, what = f"{name}:{lineno}", f"line {lineno}"
         if raw is None:
-            yield where, what, Failure(where, _too_large(max_bytes, f"{what} is"))
+            yield where, what, Failure(where, _too_large(max_bytes, "is a line"))
             continue
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -261,12 +261,12 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
         try:
             yield where, what, json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            yield where, what, Failure(where, f"{what} is not valid UTF-8 (byte {exc.start} of the line)")
+            yield where, what, Failure(where, f"is not valid UTF-8 (byte {exc.start} of the line)")
         except RecursionError:
-            yield where, what, Failure(where, f"{what} is JSON nested too deeply to read")
+            yield where, what, Failure(where, "is JSON nested too deeply to read")
         except ValueError as exc:
             detail = f" ({exc.msg}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            yield where, what, Failure(where, f"{what} is not valid JSON{detail}")
+            yield where, what, Failure(where, f"is not valid JSON{detail}")
 
 
 def _csv_records(
@@ -302,25 +302,28 @@ def _csv_records(
             return
         except csv.Error as exc:
             where, what = f"{name}:row {rowno + 1}", f"row {rowno + 1}"
-            yield where, what, Failure(where, f"{what} is not valid CSV ({exc})")
+            yield where, what, Failure(where, f"is not valid CSV ({exc})")
             return
         rowno += 1
         yield f"{name}:row {rowno}", f"row {rowno}", row
 
 
 def _from_record(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
+    """Turn one parsed record into a Document; a problem is reported at file:line, with the record's id if it has one."""
     if isinstance(record, Failure):
         return record
     if not isinstance(record, dict):
-        return Failure(where, f"{what} is not a JSON object")
+        return Failure(where, "is not a JSON object")
     rid = record.get(id_field)
     doc_id = str(rid) if rid is not None and str(rid) != "" else where
+    located = where if doc_id == where else f"{where} (id {doc_id})"
     text = record.get(text_field)
     if text is None:
-        return Failure(doc_id, f"{what} has no {text_field!r} field")
+        return Failure(located, f"has no {text_field!r} field")
     if not isinstance(text, str):
-        return Failure(doc_id, f"{what}: field {text_field!r} is not a string")
-    return _check_text(doc_id, text)
+        return Failure(located, f"has a {text_field!r} field that is not a string")
+    doc = _check_text(doc_id, text)
+    return Failure(located, doc.message) if isinstance(doc, Failure) else doc
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -449,11 +452,11 @@ def read_labelled(
     for where, what, record in records:
         doc = _from_record(record, where, what, text_field, "id")
         if isinstance(doc, Failure):
-            bad.append(Failure(where, f"{what}: {doc.message}" if not doc.message.startswith(what) else doc.message))
+            bad.append(doc)
             continue
         label = str(record.get(label_field, "")).strip() if isinstance(record, dict) else ""
         if label not in labels:
-            bad.append(Failure(where, f"{what} has label {label!r}, expected one of: {', '.join(labels)}"))
+            bad.append(Failure(where, f"has label {label!r}, expected one of: {', '.join(labels)}"))
             continue
         good.append(Labelled(doc.id, doc.text, label))
     return good, bad
