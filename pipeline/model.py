@@ -276,8 +276,11 @@ def _verified_bytes(path: Path, expected: str) -> bytes:
 
 
 def load_linear(model_path: Path, meta: dict[str, Any]) -> LinearModel:
-    """Load the linear export after checking its SHA-256."""
-    _, linear_path, _ = paths(model_path)
+    """Load the linear export after checking its SHA-256 and the model file's."""
+    model_file, linear_path, _ = paths(model_path)
+    # Scoring reads only the export, but a damaged or swapped model file means the set is not what
+    # training wrote: refuse it as a whole, at load time, rather than when the pipeline is first used.
+    _verified_bytes(model_file, meta["files"][model_format(model_path)]["sha256"])
     data = _verified_bytes(linear_path, meta["files"]["linear"]["sha256"])
     try:
         return LinearModel.from_json(data.decode("utf-8"))
