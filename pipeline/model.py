@@ -357,7 +357,7 @@ def load_pipeline(model_path: Path, meta: dict[str, Any]) -> Any:
 
 def _check_shape(pipe: Any, name: str) -> None:
     """Refuse an object that is not an orient pipeline, in one sentence."""
-    steps = getattr(pipe, "named_steps", None)
+    steps: Any = getattr(pipe, "named_steps", None)
     ok = steps is not None and "tfidf" in steps and "clf" in steps
     classes = [str(c) for c in getattr(steps["clf"], "classes_", [])] if ok else []
     if not ok or sorted(classes) != ["marketing", "sales"]:

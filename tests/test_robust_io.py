@@ -56,8 +56,13 @@ def reference(batch: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str
 
 def _start(args: list[str], stdout: Any = subprocess.DEVNULL, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     # A shell without job control starts background jobs with SIGINT ignored; restore the default so Python handles it.
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "score", *args], stdout=stdout, stderr=subprocess.PIPE, cwd=cwd,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "score", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_lines(path: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -79,8 +84,12 @@ def test_a_closed_pipe_ends_quietly(batch: Path) -> None:
     for fmt in ("jsonl", "csv", "table", "json"):
         script = f'"{sys.executable}" -m pipeline score "{batch}" --format {fmt} | head -1; echo "status ${{PIPESTATUS[0]}}" >&2'
         done = subprocess.run(["bash", "-c", script], capture_output=True, timeout=300)
-        assert done.stderr.decode() == "orient: {}:12 is not valid JSON (Expecting property name enclosed in double quotes, column 2); " \
-            "skipped.\nstatus 0\n".format(batch) or done.stderr.decode() == "status 0\n", (fmt, done.stderr.decode())
+        assert (
+            done.stderr.decode()
+            == f"orient: {batch}:12 is not valid JSON (Expecting property name enclosed in double quotes, column 2); "
+            "skipped.\nstatus 0\n"
+            or done.stderr.decode() == "status 0\n"
+        ), (fmt, done.stderr.decode())
         assert len(done.stdout.splitlines()) == 1, fmt
 
 
@@ -140,8 +149,9 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(how: str, batch: Path
     assert ids["twin"] == 2 and sum(ids.values()) == N_DOCS
 
 
-def test_resume_of_a_finished_output_scores_nothing_again(batch: Path, reference: list[str], tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_of_a_finished_output_scores_nothing_again(
+    batch: Path, reference: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "done.jsonl"
     out.write_text("\n".join(reference) + "\n", encoding="utf-8")
     import pipeline.predict

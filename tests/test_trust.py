@@ -1,4 +1,4 @@
-"""Model files are code: damaged, altered or swapped files are refused before loading; trust is explicit; skops is allow-listed."""
+"""Model files are code: damaged or swapped files are refused before loading; trust is explicit; skops is allow-listed."""
 
 from __future__ import annotations
 
@@ -69,8 +69,9 @@ def test_the_shipped_model_loads_and_scores(model_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["truncated", "altered", "swapped"])
-def test_a_damaged_model_file_is_refused_before_unpickling(damage: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           shipped_pipe: Any) -> None:
+def test_a_damaged_model_file_is_refused_before_unpickling(
+    damage: str, model_dir: Path, monkeypatch: pytest.MonkeyPatch, shipped_pipe: Any
+) -> None:
     target = _path(model_dir)
     data = target.read_bytes()
     if damage == "truncated":
@@ -126,7 +127,7 @@ def test_the_scikit_learn_version_is_checked_before_unpickling(model_dir: Path, 
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     clf = pipeline.load(_path(model_dir))  # scoring needs no scikit-learn, so it still loads
     _no_unpickling(monkeypatch)
-    with pytest.raises(OrientError, match="was trained with scikit-learn 0.0.1"):
+    with pytest.raises(OrientError, match=r"was trained with scikit-learn 0\.0\.1"):
         _ = clf.pipeline
 
 
@@ -134,7 +135,9 @@ def test_the_scikit_learn_version_is_checked_before_unpickling(model_dir: Path, 
 
 
 @pytest.mark.parametrize("keep_linear", [True, False])
-def test_a_model_without_metadata_loads_only_when_trusted(keep_linear: bool, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_without_metadata_loads_only_when_trusted(
+    keep_linear: bool, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = _path(model_dir)
     target.with_suffix(".json").unlink()
     if not keep_linear:
@@ -164,10 +167,13 @@ def test_trust_with_intact_metadata_still_checks(model_dir: Path, monkeypatch: p
     assert clf._pipeline is None
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"not a pickle at all", "could not be unpickled"),
-    ("dict", "does not hold an orient model"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"not a pickle at all", "could not be unpickled"),
+        ("dict", "does not hold an orient model"),
+    ],
+)
 def test_a_trusted_file_that_is_not_a_model_is_one_sentence(content: Any, expected: str, tmp_path: Path) -> None:
     import io
 
@@ -188,8 +194,9 @@ def test_a_trusted_file_that_is_not_a_model_is_one_sentence(content: Any, expect
 # --- training writes atomically; the metadata comes last --------------------------------------------------------
 
 
-def test_an_interrupted_save_leaves_no_half_files_and_a_set_that_is_refused(model_dir: Path, shipped_pipe: Any,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_save_leaves_no_half_files_and_a_set_that_is_refused(
+    model_dir: Path, shipped_pipe: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = _path(model_dir)
     meta = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
     real = model.atomic_write
@@ -273,8 +280,9 @@ def _rehash(target: Path) -> None:
 
 
 @pytest.mark.parametrize("extra", ["an extra scikit-learn class", "a function"])
-def test_skops_refuses_types_outside_the_allow_list(extra: str, shipped_pipe: Any, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skops_refuses_types_outside_the_allow_list(
+    extra: str, shipped_pipe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler
 
@@ -303,14 +311,14 @@ def test_a_damaged_skops_file_is_one_sentence(shipped_pipe: Any, tmp_path: Path)
 
 
 def test_metadata_for_another_format_is_named(shipped_pipe: Any, tmp_path: Path) -> None:
-    target = _save_skops(shipped_pipe, tmp_path)
+    _save_skops(shipped_pipe, tmp_path)
     shutil.copy(config.default_model_path(), tmp_path / "m.joblib")
-    with pytest.raises(OrientError, match="describes .*m.skops, not m.joblib"):
+    with pytest.raises(OrientError, match=r"describes .*m\.skops, not m\.joblib"):
         pipeline.load(tmp_path / "m.joblib")
 
 
 def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_pipe: Any) -> None:
-    """The CLI option picks the file format by suffix; the (slow) training itself is replaced by a save of the shipped pipeline."""
+    """The CLI option picks the format by suffix; the (slow) training itself is replaced by a save of the shipped pipeline."""
     import pipeline.train
 
     seen: list[Path] = []
