@@ -161,77 +161,105 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
 
 
 @main.command()
+@click.option("--data", "data", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also learn from this labelled .jsonl/.csv file (fields text, label: sales|marketing). Repeatable.")
 @model_option
-def train(model_path: Path | None) -> None:
-    """Rebuild the model from corpus/passages.jsonl and print its cross-validated figures.
+def train(data: tuple[Path, ...], model_path: Path | None) -> None:
+    """Rebuild the model from the corpus (plus --data files) and print its cross-validated figures.
 
     \b
-    Example:
-      orient train            # same as: make train
+    Examples:
+      orient train                                   # same as: make train
+      orient train --data my_labels.csv --model my-model.joblib
     """
     from pipeline.train import train as run_training
 
     if not config.PASSAGES_FILE.exists():
         raise click.ClickException(f"No corpus at {config.PASSAGES_FILE}; training needs a source checkout of orient.")
     try:
-        meta = run_training(model_path)
+        meta = run_training(model_path, data=data)
     except OrientError as exc:
         raise _fail(exc) from None
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
+    for source in meta["sources"]:
+        click.echo(f"  source {source['file']}: {source['count']} documents, sha256 {source['sha256'][:12]}…")
 
 
 def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:
     pc = cv["per_class"]
     return (
-        f"passages: {', '.join(f'{k} {v}' for k, v in counts.items())}\n"
-        f"grouped CV ({cv['scheme']}):\n"
+        f"training documents: {', '.join(f'{k} {v}' for k, v in counts.items())}\n"
+        f"grouped CV on the articles ({cv['scheme']}):\n"
         f"  accuracy {cv['accuracy']:.3f}  macro-F1 {cv['macro_f1']:.3f}\n"
         + "".join(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}\n" for label in pc)
     ).rstrip()
 
 
+def _set_summary(name: str, f: dict[str, Any]) -> str:
+    lines = [f"{name}: {f['n']} documents, insufficient signal {f['insufficient_signal_rate']:.1%}"]
+    if "macro_f1" in f:
+        lines.append(f"  accuracy {f['accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  Brier {f['brier']:.3f}")
+        lines += [f"  {k:<9} precision {v['precision']:.3f}  recall {v['recall']:.3f}  (n={v['support']})" for k, v in f["per_class"].items()]
+        conf = f["confusion"]
+        lines.append("  confusion (rows gold, columns predicted): "
+                     + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
+        lines += [f"  worst: {e['id']} gold {e['gold']}, P(marketing) {e['marketing_probability']:.2f}" for e in f["worst_errors"][:3]]
+    return "\n".join(lines)
+
+
 @main.command()
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown evaluation report here.")
+@click.option("--levers", is_flag=True, help="With --report: also run the lever study (several minutes).")
 @model_option
-def evaluate(file: Path | None, fmt: str, model_path: Path | None) -> None:
-    """Figures on a labelled .jsonl/.csv file (fields text, label); without FILE, the corpus' grouped CV.
+def evaluate(files: tuple[Path, ...], fmt: str, report: Path | None, levers: bool, model_path: Path | None) -> None:
+    """Figures per labelled set: accuracy, macro-F1, precision/recall, confusion, calibration, worst errors.
+
+    FILES are labelled .jsonl/.csv files (fields text, label: sales|marketing|none). Without FILES,
+    the evaluation sets in corpus/eval/ and the corpus' grouped CV recorded at training.
 
     \b
     Examples:
-      orient evaluate corpus/eval/postings.jsonl
-      orient evaluate            # re-runs the grouped cross-validation on the corpus
+      orient evaluate
+      orient evaluate my_labelled.jsonl --format json
+      orient evaluate --report reports/evaluation.md --levers     # same as: make evaluate
     """
-    if file is None:
-        from pipeline.train import nested_cv, training_set
-
-        figures, _ = nested_cv(training_set())
-        figures["scheme"] = "leave-one-article-out, nested"
-        counts = {k: sum(1 for x in training_set().labels if x == k) for k in config.LABELS}
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2) if fmt == "json" else _cv_summary(figures, counts))
-        return
     from pipeline.evaluate import evaluate as run_evaluation
     from pipeline.readers import read_labelled
 
     clf = _load(model_path)
-    docs, bad = read_labelled(file, config.LABELS)
-    for failure in bad:
-        click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
-    if not docs:
-        raise click.ClickException(f"{file} has no usable labelled records.")
-    figures = run_evaluation(clf, docs)
-    if fmt == "json":
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    per_set: dict[str, dict[str, Any]] = {}
+    unusable = 0
+    if files:
+        for file in files:
+            docs, bad = read_labelled(file, (*config.LABELS, "none"))
+            for failure in bad:
+                click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
+            unusable += len(bad) + (not docs)
+            if docs:
+                per_set[str(file)] = run_evaluation(clf, docs)
+            else:
+                click.echo(f"orient: {file} has no usable labelled records.", err=True)
     else:
-        pc = figures["per_class"]
-        click.echo(f"{file}: {figures['n']} documents\n  accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}  "
-                   f"Brier {figures['brier']:.3f}  insufficient signal {figures['insufficient_signal_rate']:.1%}")
-        for label in pc:
-            click.echo(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}  (n={pc[label]['support']})")
-        conf = figures["confusion"]
-        click.echo("  confusion (rows gold, columns predicted): " + "; ".join(
-            f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
-    if bad:
+        from pipeline.evalreport import per_set_figures
+
+        if not config.EVAL_DIR.is_dir():
+            raise click.ClickException(f"No evaluation sets at {config.EVAL_DIR}; name labelled files to evaluate on.")
+        per_set = per_set_figures(clf)
+    if report is not None:
+        from pipeline.evalreport import write_report
+
+        write_report(report, clf, per_set, levers, progress=lambda msg: click.echo(msg, err=True))
+        click.echo(f"wrote {report}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps({"sets": per_set, "article_cv": clf.metadata["cv"]}, ensure_ascii=False, indent=2))
+    else:
+        for name, figures in per_set.items():
+            click.echo(_set_summary(name, figures))
+        if not files:
+            click.echo(_cv_summary(clf.metadata["cv"], clf.metadata["label_counts"]) + "\n  (recorded at training)")
+    if unusable:
         sys.exit(1)
 
 

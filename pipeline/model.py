@@ -69,12 +69,14 @@ class LinearModel:
     ngram_range: tuple[int, int]
     sublinear_tf: bool
     stop_words: frozenset[str] = frozenset()  # terms removed before n-grams are formed, as scikit-learn does
+    # The orientation gate: a second linear model, positive when a text speaks of orientation at all.
+    gate: LinearModel | None = None
 
     @classmethod
-    def from_pipeline(cls, pipe: Any) -> LinearModel:
-        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards marketing."""
+    def from_pipeline(cls, pipe: Any, positive: str = "marketing", gate: LinearModel | None = None) -> LinearModel:
+        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards the `positive` class."""
         vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
-        sign = 1.0 if list(clf.classes_).index("marketing") == 1 else -1.0
+        sign = 1.0 if list(clf.classes_).index(positive) == 1 else -1.0
         terms = vec.get_feature_names_out()
         return cls(
             vocabulary={str(t): i for i, t in enumerate(terms)},
@@ -84,12 +86,12 @@ class LinearModel:
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
             sublinear_tf=bool(vec.sublinear_tf),
             stop_words=frozenset(vec.stop_words or ()),
+            gate=gate,
         )
 
-    def to_json(self) -> str:
-        """Serialise to JSON with exact float round-trips."""
-        return json.dumps(
-            {
+    def to_dict(self) -> dict[str, Any]:
+        """The export as plain data."""
+        return {
                 "format": FORMAT_VERSION,
                 "ngram_range": list(self.ngram_range),
                 "sublinear_tf": self.sublinear_tf,
@@ -98,15 +100,21 @@ class LinearModel:
                 "terms": list(self.vocabulary),
                 "idf": self.idf,
                 "weights": self.weights,
-            },
-            ensure_ascii=False,
-            indent=0,
-        )
+                **({"gate": self.gate.to_dict()} if self.gate is not None else {}),
+            }
+
+    def to_json(self) -> str:
+        """Serialise to JSON with exact float round-trips."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=0)
 
     @classmethod
     def from_json(cls, data: str) -> LinearModel:
         """Parse the JSON export."""
-        d = json.loads(data)
+        return cls.from_dict(json.loads(data))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearModel:
+        """Build from plain data."""
         return cls(
             vocabulary={t: i for i, t in enumerate(d["terms"])},
             idf=d["idf"],
@@ -115,6 +123,7 @@ class LinearModel:
             ngram_range=(d["ngram_range"][0], d["ngram_range"][1]),
             sublinear_tf=d["sublinear_tf"],
             stop_words=frozenset(d["stop_words"]),
+            gate=cls.from_dict(d["gate"]) if "gate" in d else None,
         )
 
     def features(self, tokens: Sequence[str]) -> Counter[str]:
@@ -157,6 +166,19 @@ class LinearModel:
                 shares[gram] = v / norm * self.weights[self.vocabulary[gram]]
         return self.intercept + math.fsum(shares.values()), shares
 
+    def probability(self, tokens: Sequence[str]) -> float:
+        """P(positive class) for a token list."""
+        logit, _ = self.contributions(self.features(tokens))
+        return sigmoid(logit)
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
 
 def paths(model_path: Path) -> tuple[Path, Path, Path]:
     """Return the joblib, linear-export and metadata paths of a model."""
@@ -164,7 +186,7 @@ def paths(model_path: Path) -> tuple[Path, Path, Path]:
     return base.with_suffix(".joblib"), base.with_suffix(".linear.json"), base.with_suffix(".json")
 
 
-def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any]:
+def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
     """Write the pipeline, its linear export and the metadata (last, so it only ever names whole files)."""
     import io
 
@@ -178,7 +200,7 @@ def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any
     buf = io.BytesIO()
     joblib.dump(pipe, buf, compress=3)
     atomic_write(joblib_path, buf.getvalue())
-    atomic_write(linear_path, LinearModel.from_pipeline(pipe).to_json().encode("utf-8"))
+    atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
     metadata = dict(metadata)
     metadata["files"] = {
         "joblib": {"name": joblib_path.name, "sha256": sha256_file(joblib_path)},

@@ -257,9 +257,12 @@ def read_labelled(path: Path, labels: Sequence[str], text_field: str = "text", l
     good: list[Labelled] = []
     bad: list[Failure] = []
     for where, what, record in records:
+        if isinstance(record, Failure):
+            bad.append(record)
+            continue
         doc = _from_record(record, where, what, text_field, "id")
         if isinstance(doc, Failure):
-            bad.append(Failure(where, f"{what}: {doc.message}" if not doc.message.startswith(what) else doc.message))
+            bad.append(Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}"))
             continue
         label = str(record.get(label_field, "")).strip() if isinstance(record, dict) else ""
         if label not in labels:
