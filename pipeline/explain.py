@@ -108,7 +108,7 @@ def sentence_orientation(clf: Classifier, sentence: SentenceScore) -> str:
 def marks_for(clf: Classifier, evidence: Sequence[Evidence]) -> list[Mark]:
     """Merge the spans of strong terms into highlighted runs; overlapping spans (bigrams) become one run."""
     threshold = signal_weight(clf)
-    spots = []
+    spots: list[tuple[int, int, str, float]] = []
     for e in evidence:
         w = weight_of(clf, e.term)
         if abs(w) >= threshold:

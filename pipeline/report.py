@@ -41,8 +41,9 @@ body { font-family: FONTS; color: var(--ink); margin: 0 auto; max-width: 72rem; 
 h1 { font-size: 1.7rem; margin: 0 0 .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid var(--line); }
 h3 { margin: 0 0 .4rem; font-size: 1.15rem; word-break: break-all; }
 .muted, .meta { color: var(--muted); font-size: .9rem; }
-.summary { display: flex; flex-wrap: wrap; gap: 1rem 2.5rem; align-items: flex-start; }
-.summary figure { margin: 0; } .verdicts td.muted { max-width: 24rem; font-size: .85rem; }
+.summary { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 1rem 2rem; align-items: start; }
+@media (max-width: 60rem) { .summary { grid-template-columns: minmax(0, 1fr); } }
+.summary figure { margin: 0; } .verdicts td.muted { font-size: .85rem; }
 table { border-collapse: collapse; font-size: .92rem; }
 th, td { padding: .3rem .7rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -52,7 +53,8 @@ svg.histogram { background: #fafafa; border: 1px solid var(--line); }
 svg text { font-family: FONTS; font-size: 11px; fill: var(--muted); }
 rect.bin { fill: #8a94a6; } rect.bin.sales { fill: var(--sales); } rect.bin.marketing { fill: var(--mkt); }
 .legend span { margin-right: 1rem; white-space: nowrap; }
-.verdict { display: inline-block; padding: .05rem .5rem; border-radius: .3rem; font-weight: 600; background: var(--bal-soft); }
+.verdict { display: inline-block; white-space: nowrap; padding: .05rem .5rem; border-radius: .3rem; font-weight: 600;
+           background: var(--bal-soft); }
 .verdict.v-sales { background: var(--sales-bg); color: #7c2d12; }
 .verdict.v-marketing { background: var(--mkt-bg); color: #1e3a8a; }
 article.document { border: 1px solid var(--line); border-radius: .5rem; padding: 1rem 1.2rem; margin: 1.2rem 0; }
@@ -127,7 +129,7 @@ def _mark_html(text: str, m: Mark) -> str:
     return f'<mark class="term {m.side}" title="{_esc(f"{side}: {title}")}">{_esc(text[m.start : m.end])}</mark>'
 
 
-def _sentence_html(text: str, view: SentenceView, index: int) -> str:
+def _sentence_html(text: str, view: SentenceView, index: int, doc: int) -> str:
     s = view.score
     if view.orientation == NO_SIGNAL:
         title = f"sentence {index}: no strong term"
@@ -142,19 +144,19 @@ def _sentence_html(text: str, view: SentenceView, index: int) -> str:
     parts.append(_esc(text[at : s.end]))
     orientation = view.orientation.replace(" ", "-")
     return (
-        f'<span class="s o-{orientation}" data-p="{s.marketing_probability:.4f}" title="{_esc(title)}">'
+        f'<span class="s o-{orientation}" id="doc-{doc}-s{index}" data-p="{s.marketing_probability:.4f}" title="{_esc(title)}">'
         + "".join(parts)
         + "</span>"
     )
 
 
-def document_text_html(ex: Explained) -> str:
+def document_text_html(ex: Explained, doc: int = 1) -> str:
     """The document's original text with sentence shading and highlighted terms, all of it escaped."""
     parts = []
     at = 0
     for n, view in enumerate(ex.sentences, start=1):
         parts.append(_esc(ex.text[at : view.score.start]))
-        parts.append(_sentence_html(ex.text, view, n))
+        parts.append(_sentence_html(ex.text, view, n, doc))
         at = view.score.end
     parts.append(_esc(ex.text[at:]))
     return "".join(parts)
@@ -176,14 +178,14 @@ def _terms_table(side: str, rows: Sequence[TermRow]) -> str:
     )
 
 
-def _hints_html(ex: Explained) -> str:
+def _hints_html(ex: Explained, doc: int) -> str:
     if not ex.hints:
         return ""
     items = []
     for i, hints in ex.hints:
         s = ex.sentences[i].score
         tips = "".join(f'<li>{_esc(h.zh)}<br><span class="muted">{_esc(h.en)}</span></li>' for h in hints)
-        where = f"Sentence {i + 1} (P(marketing) {s.marketing_probability:.2f})"
+        where = f'<a href="#doc-{doc}-s{i + 1}">Sentence {i + 1}</a> (P(marketing) {s.marketing_probability:.2f})'
         items.append(f"<li>{where}: <q>{_esc(s.text)}</q><ul>{tips}</ul></li>")
     return f'<div class="hints"><h4>Rewriting hints for the most sales-leaning sentences</h4><ol>{"".join(items)}</ol></div>'
 
@@ -197,9 +199,9 @@ def document_html(ex: Explained, n: int) -> str:
         f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(r.verdict)}</span> '
         f"P(marketing) <strong>{r.marketing_probability:.2f}</strong> · {r.signal_terms} strong terms · "
         f'{len(ex.sentences)} sentences<br><span class="explanation">{_esc(r.explanation)}</span></p>'
-        f'<div class="doc-text" lang="zh">{document_text_html(ex)}</div>'
+        f'<div class="doc-text" lang="zh">{document_text_html(ex, n)}</div>'
         f'<div class="evidence">{"".join(_terms_table(side, ex.top[side]) for side in SIDES)}</div>'
-        f"{_hints_html(ex)}</article>"
+        f"{_hints_html(ex, n)}</article>"
     )
 
 
@@ -208,7 +210,7 @@ def histogram_svg(probabilities: Sequence[float], bands: Sequence[float], bins: 
     counts = [0] * bins
     for p in probabilities:
         counts[min(int(p * bins), bins - 1)] += 1
-    width, height, left, bottom, top = 520, 220, 36, 34, 20
+    width, height, left, bottom, top = 480, 230, 36, 34, 20
     plot_w, plot_h = width - left - 12, height - bottom - top
     peak = max(counts) or 1
     bar_w = plot_w / bins

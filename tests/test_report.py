@@ -92,6 +92,14 @@ def test_examples_report_shows_text_verdicts_evidence_and_model_card(examples_re
     assert "Noto Sans CJK SC" in raw and "Microsoft YaHei" in raw
 
 
+def test_internal_links_point_at_elements_of_the_page(examples_report: tuple[Path, Outline]) -> None:
+    _, page = examples_report
+    ids = {e.attrs["id"] for e in page.elements if "id" in e.attrs}
+    links = [e.attrs["href"] for e in page.find("a")]
+    assert any("-s" in h for h in links)  # hints link to their sentences
+    assert all(h.startswith("#") and h[1:] in ids for h in links)
+
+
 def test_report_is_self_contained(examples_report: tuple[Path, Outline]) -> None:
     out, page = examples_report
     raw = out.read_text(encoding="utf-8")
