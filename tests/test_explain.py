@@ -287,3 +287,11 @@ def test_score_explain_refuses_formats_without_room_for_spans(fmt: str) -> None:
     result = CliRunner().invoke(main, ["score", "--explain", "--format", fmt, "--text", SALES])
     assert result.exit_code == 2
     assert "--explain" in result.stderr and "json" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["explain", "report"])
+def test_evidence_commands_have_help_and_are_documented(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.stdout
+    assert main.commands[command].help
+    assert f"orient {command}" in (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
