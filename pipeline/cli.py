@@ -114,10 +114,12 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @click.option("--encoding", help="Decode text files with this encoding instead of detecting it.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
               help="Largest document accepted, in bytes; larger ones are refused and named.")
+@click.option("--explain", is_flag=True, help="Add each document's sentences and its terms' character spans (json/jsonl).")
 @output_options
 @model_option
 def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
-          encoding: str | None, max_bytes: int, fmt: str | None, output: Path | None, model_path: Path | None) -> None:
+          encoding: str | None, max_bytes: int, explain: bool, fmt: str | None, output: Path | None,
+          model_path: Path | None) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
     \b
@@ -133,7 +135,11 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
                                    "orient score examples/")
         inputs = ("-",)
     clf = _load(model_path)
-    fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
+    fmt = fmt or ("table" if output is None and sys.stdout.isatty() and not explain else "jsonl")
+    if explain and fmt not in ("json", "jsonl"):
+        raise click.UsageError(f"--explain adds sentences and spans, which --format {fmt} cannot carry: use --format json "
+                               "or jsonl, or `orient explain FILE` to read them.")
+    scorer = clf.explain if explain else clf.score
     stream, atomic = _open_output(output, inputs)
     writer = make_writer(fmt, stream)
     failures = 0
@@ -145,7 +151,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
                 failures += 1
                 click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
                 continue
-            writer.write({"id": doc.id, **clf.score(doc.text).to_dict()})
+            writer.write({"id": doc.id, **scorer(doc.text).to_dict()})
             progress.tick()
         writer.close()
     except BaseException:
@@ -336,6 +342,202 @@ def info(fmt: str, model_path: Path | None) -> None:
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
     click.echo("verdict bands on P(marketing): " + ", ".join(str(b) for b in meta["verdict"]["bands"])
                + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms")
+
+
+# --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)
+
+
+def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --text and the options that say how to read INPUTS."""
+    options = [
+        click.option("--text", "texts", multiple=True, help="Use this string as a document (repeatable)."),
+        click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records."),
+        click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
+        click.option(
+            "--input-format",
+            type=click.Choice(["auto", "text", "jsonl", "csv"]),
+            default="auto",
+            show_default=True,
+            help="How to read INPUTS (auto: by suffix; standard input is text).",
+        ),
+        click.option("--encoding", help="Decode text files with this encoding instead of detecting it."),
+        click.option(
+            "--max-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Largest document accepted, in bytes; larger ones are refused and named.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _readable(texts: tuple[str, ...], inputs: tuple[str, ...], failures: list[Failure], **kwargs: Any) -> Iterator[Document]:
+    """The documents that could be read; each one that could not is named on stderr and kept in failures."""
+    for doc in _documents(texts, inputs, **kwargs):
+        if isinstance(doc, Failure):
+            failures.append(doc)
+            click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+            continue
+        yield doc
+
+
+def _exit_if_failed(failures: list[Failure], done: str) -> None:
+    if failures:
+        click.echo(f"orient: {len(failures)} document(s) could not be read; {done}.", err=True)
+        sys.exit(1)
+
+
+def _inputs_or_stdin(inputs: tuple[str, ...], texts: tuple[str, ...], example: str) -> tuple[str, ...]:
+    if inputs or texts:
+        return inputs
+    if sys.stdin.isatty():
+        raise click.UsageError(f"Nothing to read: name files or folders, use --text '…', or pipe text in, e.g. {example}")
+    return ("-",)
+
+
+def _use_color(flag: bool | None) -> bool:
+    """Colour when asked to; otherwise only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@input_options
+@click.option("--terms", "top", type=click.IntRange(1, 50), default=8, show_default=True, help="Top terms shown per side.")
+@click.option(
+    "--hints",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="How many of the most sales-leaning sentences get a rewriting hint.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the output. Default: on a terminal, unless NO_COLOR is set.")
+@model_option
+def explain(
+    inputs: tuple[str, ...],
+    texts: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    input_format: str,
+    encoding: str | None,
+    max_bytes: int,
+    top: int,
+    hints: int,
+    color: bool | None,
+    model_path: Path | None,
+) -> None:
+    """Why a document got its verdict: each sentence's orientation, highlighted terms, top terms, rewriting hints.
+
+    \b
+    Examples:
+      orient explain examples/sales_posting.txt
+      orient explain --text '每天拨打100个电话，完成本月销售指标。'
+      orient explain examples/ --color | less -R
+    """
+    from pipeline.explain import explain_document, render_terminal
+
+    inputs = _inputs_or_stdin(inputs, texts, "orient explain examples/sales_posting.txt")
+    clf = _load(model_path)
+    use_color = _use_color(color)
+    failures: list[Failure] = []
+    for n, doc in enumerate(
+        _readable(
+            texts,
+            inputs,
+            failures,
+            text_field=text_field,
+            id_field=id_field,
+            encoding=encoding,
+            fmt=input_format,
+            max_bytes=max_bytes,
+        )
+    ):
+        if n:
+            click.echo("\n" + "─" * 72 + "\n")
+        click.echo(render_terminal(explain_document(clf, doc.id, doc.text, top=top, hints=hints), use_color), color=use_color)
+    _exit_if_failed(failures, "all others were explained")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file (atomically: it appears only when complete). Default: standard output, "
+    "when that is not a terminal.",
+)
+@model_option
+def report(
+    inputs: tuple[str, ...],
+    texts: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    input_format: str,
+    encoding: str | None,
+    max_bytes: int,
+    output: Path | None,
+    model_path: Path | None,
+) -> None:
+    """Write one self-contained HTML report: summary, histogram, sortable table, each document with its evidence.
+
+    The file loads nothing from outside itself, so it opens offline and can be mailed as it is.
+
+    \b
+    Examples:
+      orient report examples/ -o report.html
+      orient report postings.jsonl -o report.html
+    """
+    from pipeline.explain import explain_document
+    from pipeline.report import build_report
+
+    inputs = _inputs_or_stdin(inputs, texts, "orient report examples/ -o report.html")
+    if output is None and sys.stdout.isatty():
+        raise click.UsageError("The report is an HTML file: name it with -o, e.g. orient report examples/ -o report.html")
+    clf = _load(model_path)
+    stream, atomic = _open_output(output, inputs)
+    failures: list[Failure] = []
+    progress = _Progress()
+    try:
+        docs = []
+        for doc in _readable(
+            texts,
+            inputs,
+            failures,
+            text_field=text_field,
+            id_field=id_field,
+            encoding=encoding,
+            fmt=input_format,
+            max_bytes=max_bytes,
+        ):
+            docs.append(explain_document(clf, doc.id, doc.text))
+            progress.tick()
+        if not docs:
+            raise click.ClickException("No document could be read, so no report was written.")
+        page = build_report(docs, clf.metadata, clf.path.stem, [(f.id, f.message) for f in failures])
+        if atomic is None:
+            # Bytes, so the page is UTF-8 as it declares, whatever the locale says about standard output.
+            sys.stdout.buffer.write(page.encode("utf-8"))
+            sys.stdout.flush()
+    except BaseException:
+        if atomic is not None:
+            atomic.discard()
+        raise
+    if atomic is not None:
+        stream.write(page)
+        atomic.commit()
+    progress.done()
+    if output is not None:
+        click.echo(f"orient: report of {len(docs)} document(s) written to {output}", err=True)
+    _exit_if_failed(failures, "the report has all the others and names the skipped ones")
 
 
 def run() -> None:
