@@ -341,7 +341,8 @@ def info(fmt: str, model_path: Path | None) -> None:
     click.echo(f"settings: {json.dumps(meta['params'])}; vocabulary {meta['vocabulary_size']} terms")
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
     click.echo("verdict bands on P(marketing): " + ", ".join(str(b) for b in meta["verdict"]["bands"])
-               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms")
+               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms"
+               + f" or an orientation signal below {meta['verdict'].get('gate', 0.0)}")
 
 
 # --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)

@@ -14,6 +14,7 @@ SET_TITLES = {
     "plans": "(b) plans and memos",
     "hard": "(c) hard cases: department word points the other way",
     "neutral": "(d) no orientation",
+    "sealed": "sealed held-out set: written after the model was frozen, scored once, never tuned on",
 }
 
 
@@ -138,7 +139,10 @@ def per_set_figures(clf: Any) -> dict[str, dict[str, Any]]:
     """Evaluate the model on every evaluation set."""
     from pipeline.evaluate import eval_set_docs, evaluate
 
-    return {name: evaluate(clf, eval_set_docs(name)) for name in config.EVAL_SETS}
+    figures = {name: evaluate(clf, eval_set_docs(name)) for name in config.EVAL_SETS}
+    if (config.EVAL_DIR / config.SEALED_SET).exists():
+        figures["sealed"] = evaluate(clf, eval_set_docs("sealed"))
+    return figures
 
 
 def lever_study(clf: Any, progress: Callable[[str], None]) -> str:

@@ -36,7 +36,7 @@ class Scored:
 
 def read_eval_set(name: str) -> list[tuple[str, str, str]]:
     """Read one evaluation set as (id, text, label) triples."""
-    path = config.EVAL_DIR / config.EVAL_SETS[name]
+    path = config.EVAL_DIR / config.EVAL_SETS.get(name, config.SEALED_SET if name == "sealed" else name)
     with path.open(encoding="utf-8") as fh:
         return [(r["id"], r["text"], r["label"]) for r in map(json.loads, fh)]
 
@@ -85,7 +85,7 @@ def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) ->
     ranked = sorted(abs(w) for w in weights)
     best_key: tuple[bool, float, float] | None = None
     chosen: dict[str, Any] = {}
-    for q in (0.0, 0.5, 0.7, 0.9):
+    for q in (0.5, 0.7, 0.9):  # a signal term is among the stronger half, so evidence shown is evidence
         cut = ranked[int(len(ranked) * q)] if ranked else 0.0
         for floor in (1, 2, 3):
             for g in [x / 100 for x in range(0, 100, 5)]:
