@@ -73,12 +73,14 @@ class LinearModel:
     ngram_range: tuple[int, int]
     sublinear_tf: bool
     stop_words: frozenset[str] = frozenset()  # terms removed before n-grams are formed, as scikit-learn does
+    # The orientation gate: a second linear model, positive when a text speaks of orientation at all.
+    gate: LinearModel | None = None
 
     @classmethod
-    def from_pipeline(cls, pipe: Any) -> LinearModel:
-        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards marketing."""
+    def from_pipeline(cls, pipe: Any, positive: str = "marketing", gate: LinearModel | None = None) -> LinearModel:
+        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards the `positive` class."""
         vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
-        sign = 1.0 if list(clf.classes_).index("marketing") == 1 else -1.0
+        sign = 1.0 if list(clf.classes_).index(positive) == 1 else -1.0
         terms = vec.get_feature_names_out()
         return cls(
             vocabulary={str(t): i for i, t in enumerate(terms)},
@@ -88,12 +90,12 @@ class LinearModel:
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
             sublinear_tf=bool(vec.sublinear_tf),
             stop_words=frozenset(vec.stop_words or ()),
+            gate=gate,
         )
 
-    def to_json(self) -> str:
-        """Serialise to JSON with exact float round-trips."""
-        return json.dumps(
-            {
+    def to_dict(self) -> dict[str, Any]:
+        """The export as plain data."""
+        return {
                 "format": FORMAT_VERSION,
                 "ngram_range": list(self.ngram_range),
                 "sublinear_tf": self.sublinear_tf,
@@ -102,15 +104,21 @@ class LinearModel:
                 "terms": list(self.vocabulary),
                 "idf": self.idf,
                 "weights": self.weights,
-            },
-            ensure_ascii=False,
-            indent=0,
-        )
+                **({"gate": self.gate.to_dict()} if self.gate is not None else {}),
+            }
+
+    def to_json(self) -> str:
+        """Serialise to JSON with exact float round-trips."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=0)
 
     @classmethod
     def from_json(cls, data: str) -> LinearModel:
         """Parse the JSON export."""
-        d = json.loads(data)
+        return cls.from_dict(json.loads(data))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearModel:
+        """Build from plain data."""
         return cls(
             vocabulary={t: i for i, t in enumerate(d["terms"])},
             idf=d["idf"],
@@ -119,6 +127,7 @@ class LinearModel:
             ngram_range=(d["ngram_range"][0], d["ngram_range"][1]),
             sublinear_tf=d["sublinear_tf"],
             stop_words=frozenset(d["stop_words"]),
+            gate=cls.from_dict(d["gate"]) if "gate" in d else None,
         )
 
     def features(self, tokens: Sequence[str]) -> Counter[str]:
@@ -136,6 +145,18 @@ class LinearModel:
                     counts[gram] += 1
         return counts
 
+    def positions(self, tokens: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """Where each in-vocabulary n-gram occurs: (index of first token, number of tokens)."""
+        lo, hi = self.ngram_range
+        found: dict[str, list[tuple[int, int]]] = {}
+        n_tok = len(tokens)
+        for n in range(lo, min(hi, n_tok) + 1):
+            for i in range(n_tok - n + 1):
+                gram = tokens[i] if n == 1 else " ".join(tokens[i : i + n])
+                if gram in self.vocabulary:
+                    found.setdefault(gram, []).append((i, n))
+        return found
+
     def contributions(self, counts: Counter[str]) -> tuple[float, dict[str, float]]:
         """Return the logit and each feature's share of it (TF-IDF value times weight)."""
         values = {}
@@ -148,6 +169,19 @@ class LinearModel:
             for gram, v in values.items():
                 shares[gram] = v / norm * self.weights[self.vocabulary[gram]]
         return self.intercept + math.fsum(shares.values()), shares
+
+    def probability(self, tokens: Sequence[str]) -> float:
+        """P(positive class) for a token list."""
+        logit, _ = self.contributions(self.features(tokens))
+        return sigmoid(logit)
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 # skops loads exactly these types and refuses a file that names any other, even one skops itself would
@@ -193,7 +227,7 @@ def model_format(model_path: Path) -> str:
     return "skops" if paths(model_path)[0].suffix == ".skops" else "joblib"
 
 
-def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any]:
+def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
     """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
 
     Each file is written atomically, and the metadata last: it holds the other two files' SHA-256,
@@ -219,7 +253,7 @@ def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any
         joblib.dump(pipe, buf, compress=3)
         data = buf.getvalue()
     atomic_write(model_file, data)
-    atomic_write(linear_path, LinearModel.from_pipeline(pipe).to_json().encode("utf-8"))
+    atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
     metadata = dict(metadata)
     metadata["files"] = {
         fmt: {"name": model_file.name, "sha256": sha256_file(model_file)},
@@ -276,11 +310,8 @@ def _verified_bytes(path: Path, expected: str) -> bytes:
 
 
 def load_linear(model_path: Path, meta: dict[str, Any]) -> LinearModel:
-    """Load the linear export after checking its SHA-256 and the model file's."""
-    model_file, linear_path, _ = paths(model_path)
-    # Scoring reads only the export, but a damaged or swapped model file means the set is not what
-    # training wrote: refuse it as a whole, at load time, rather than when the pipeline is first used.
-    _verified_bytes(model_file, meta["files"][model_format(model_path)]["sha256"])
+    """Load the linear export after checking its SHA-256 (the model file is checked when it is first used)."""
+    _, linear_path, _ = paths(model_path)
     data = _verified_bytes(linear_path, meta["files"]["linear"]["sha256"])
     try:
         return LinearModel.from_json(data.decode("utf-8"))
@@ -372,8 +403,10 @@ def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
 
     Returns the linear model, the metadata and the pipeline (None when the usual checked path applies
     and the pipeline can be loaded later). Without matching metadata the pipeline is deserialised at
-    once (a pickle is code: that is what trusting it means), and the linear export and the verdict
-    settings are derived from it rather than read from files that cannot be checked.
+    once (a pickle is code: that is what trusting it means). The linear export beside it is used when
+    there is one (it is part of the set the user vouches for, and carries the orientation gate);
+    without it, the export is derived from the pipeline, which has no gate. The verdict settings,
+    normally chosen at training time and kept in the metadata, fall back to the defaults.
     """
     model_file, _, _ = paths(model_path)
     try:
@@ -389,20 +422,27 @@ def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
         raise OrientError(f"Cannot read model file {model_file} ({exc.strerror or exc.__class__.__name__}).") from None
     pipe = _deserialize(data, model_format(model_path), model_file.name)
     _check_shape(pipe, model_file.name)
+    linear_path = paths(model_path)[1]
     try:
-        linear = LinearModel.from_pipeline(pipe)
-    except Exception as exc:  # an unfitted or odd pipeline
-        why = exc.__class__.__name__
-        raise OrientError(f"Model file {model_file.name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
-    # The verdict rule lives with training; imported here, not at the top, because train imports this module.
-    from pipeline.train import verdict_settings
+        linear = LinearModel.from_json(linear_path.read_text(encoding="utf-8")) if linear_path.exists() else None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        linear = None  # an unreadable export is not worth trusting: derive it instead
+    if linear is None:
+        try:
+            linear = LinearModel.from_pipeline(pipe)
+        except Exception as exc:  # an unfitted or odd pipeline
+            why = exc.__class__.__name__
+            name = model_file.name
+            raise OrientError(f"Model file {name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
+    # The default verdict settings live with evaluation; imported here because evaluate imports this module.
+    from pipeline.evaluate import DEFAULT_VERDICT
 
     meta = {
         "format": FORMAT_VERSION,
         "name": model_file.stem,
         "trusted_without_metadata": True,
         "files": {model_format(model_path): {"name": model_file.name, "sha256": hashlib.sha256(data).hexdigest()}},
-        "verdict": verdict_settings(linear.weights),
+        "verdict": dict(DEFAULT_VERDICT),
         "vocabulary_size": len(linear.vocabulary),
     }
     return linear, meta, pipe

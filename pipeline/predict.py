@@ -7,15 +7,14 @@ fitted scikit-learn pipeline stays reachable through `Classifier.pipeline`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline import config
-from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata
-from pipeline.text import tokenize
+from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
+from pipeline.text import sentence_spans, terms_with_spans, tokenize
 
 VERDICTS = (
     "strongly sales-oriented",
@@ -42,11 +41,43 @@ class Evidence:
     term: str
     count: int
     contribution: float
+    spans: tuple[tuple[int, int], ...] = ()  # where it occurs in the original text (explain only)
 
     @property
     def side(self) -> str:
         """Which orientation this term pushes towards."""
         return "marketing" if self.contribution > 0 else "sales"
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    """One sentence of an explained text: its span in the original text, its own score and evidence."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    marketing_probability: float
+    signal_terms: int
+    evidence: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the sentence."""
+        return {
+            "span": [self.start, self.end],
+            "text": self.text,
+            "label": self.label if self.signal_terms else None,
+            "marketing_probability": round(self.marketing_probability, 4),
+            "signal_terms": self.signal_terms,
+            "terms": [_evidence_dict(e) for e in sorted(self.evidence, key=lambda e: e.spans[:1])],
+        }
+
+
+def _evidence_dict(e: Evidence) -> dict[str, Any]:
+    d: dict[str, Any] = {"term": e.term, "count": e.count, "contribution": round(e.contribution, 4)}
+    if e.spans:
+        d["spans"] = [list(sp) for sp in e.spans]
+    return d
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,8 @@ class Result:
     verdict: str
     signal_terms: int
     evidence: tuple[Evidence, ...] = field(default=())
+    sentences: tuple[SentenceScore, ...] = field(default=())
+    orientation_signal: float = 1.0  # the gate's P(the text speaks of orientation at all)
 
     @property
     def explanation(self) -> str:
@@ -71,23 +104,17 @@ class Result:
 
     def to_dict(self, limit: int = 10) -> dict[str, Any]:
         """A JSON-ready record (Chinese stays Chinese when dumped with ensure_ascii=False)."""
-        return {
+        record: dict[str, Any] = {
             "label": self.label,
             "marketing_probability": round(self.marketing_probability, 4),
             "verdict": self.verdict,
             "signal_terms": self.signal_terms,
-            "evidence": {
-                side: [{"term": e.term, "count": e.count, "contribution": round(e.contribution, 4)} for e in self.terms(side, limit)]
-                for side in ("sales", "marketing")
-            },
+            "orientation_signal": round(self.orientation_signal, 4),
+            "evidence": {side: [_evidence_dict(e) for e in self.terms(side, limit)] for side in ("sales", "marketing")},
         }
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
+        if self.sentences:
+            record["sentences"] = [s.to_dict() for s in self.sentences]
+        return record
 
 
 class Classifier:
@@ -102,6 +129,7 @@ class Classifier:
         self._bands: list[float] = v["bands"]
         self._signal_weight: float = v["signal_weight"]
         self._min_signal: int = v["min_signal_terms"]
+        self._gate: float = v.get("gate", 0.0)
         self._pipeline: Any = None
 
     @property
@@ -111,25 +139,58 @@ class Classifier:
             self._pipeline = load_pipeline(self.path, self.metadata)
         return self._pipeline
 
-    def verdict(self, probability: float, signal_terms: int) -> str:
+    def verdict(self, probability: float, signal_terms: int, orientation_signal: float = 1.0) -> str:
         """Map a marketing probability and the amount of signal to a verdict."""
-        if signal_terms < self._min_signal:
+        if signal_terms < self._min_signal or orientation_signal < self._gate:
             return INSUFFICIENT
         for bound, name in zip(self._bands, VERDICTS, strict=False):
             if probability < bound:
                 return name
         return VERDICTS[-1]
 
-    def score_tokens(self, tokens: list[str]) -> Result:
-        """Score an already-tokenized text."""
+    def _score(self, tokens: list[str], spans: list[tuple[int, int]] | None = None) -> tuple[float, int, tuple[Evidence, ...]]:
+        """Probability, signal-term count and evidence for a token list (with character spans if given)."""
         counts = self.linear.features(tokens)
         logit, shares = self.linear.contributions(counts)
-        p = _sigmoid(logit)
         weights, vocab = self.linear.weights, self.linear.vocabulary
         signal = sum(c for t, c in counts.items() if abs(weights[vocab[t]]) >= self._signal_weight)
-        evidence = tuple(Evidence(t, counts[t], s) for t, s in shares.items() if s != 0.0)
-        label = "marketing" if p >= self._threshold else "sales"
-        return Result(label, p, self.verdict(p, signal), signal, evidence)
+        where: dict[str, list[tuple[int, int]]] = {}
+        if spans is not None:
+            kept = [i for i, t in enumerate(tokens) if t not in self.linear.stop_words]
+            for gram, places in self.linear.positions([tokens[i] for i in kept]).items():
+                where[gram] = [(spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places]
+        evidence = tuple(Evidence(t, counts[t], s, tuple(where.get(t, ()))) for t, s in shares.items() if s != 0.0)
+        return sigmoid(logit), signal, evidence
+
+    def _label(self, p: float) -> str:
+        return "marketing" if p >= self._threshold else "sales"
+
+    def _gate_probability(self, tokens: list[str]) -> float:
+        gate = self.linear.gate
+        return gate.probability(tokens) if gate is not None else 1.0
+
+    def score_tokens(self, tokens: list[str]) -> Result:
+        """Score an already-tokenized text."""
+        p, signal, evidence = self._score(tokens)
+        g = self._gate_probability(tokens)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, (), g)
+
+    def explain(self, text: str) -> Result:
+        """Score a text and each of its sentences, with every evidence term's spans in the original text."""
+        terms = terms_with_spans(text)
+        tokens = [t.term for t in terms]
+        spans = [(t.start, t.end) for t in terms]
+        p, signal, evidence = self._score(tokens, spans)
+        sentences = []
+        k = 0
+        for start, end in sentence_spans(text):
+            first = k
+            while k < len(terms) and terms[k].start < end:
+                k += 1
+            sp, ss, se = self._score(tokens[first:k], spans[first:k])
+            sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se))
+        g = self._gate_probability(tokens)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, tuple(sentences), g)
 
     def score(self, text: str) -> Result:
         """Score one text."""

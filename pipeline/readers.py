@@ -150,7 +150,7 @@ def decode(data: bytes, encoding: str | None = None) -> str:
 
 def _check_text(doc_id: str, text: str, note: str | None = None) -> Document | Failure:
     if not text.strip():
-        return Failure(doc_id, "is empty" if not text else "is empty (only white space)")
+        return Failure(doc_id, "is empty")
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
     if controls > max(8, len(text) // 20):
         return Failure(doc_id, "looks like a binary file (too many control characters), not text")
@@ -252,7 +252,7 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
     for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
         where, what = f"{name}:{lineno}", f"line {lineno}"
         if raw is None:
-            yield where, what, Failure(where, _too_large(max_bytes, "is a line"))
+            yield where, what, Failure(where, _too_large(max_bytes, f"{what} is"))
             continue
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -260,13 +260,12 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
             continue
         try:
             yield where, what, json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            yield where, what, Failure(where, f"is not valid UTF-8 (byte {exc.start} of the line)")
+        except UnicodeDecodeError:
+            yield where, what, Failure(where, f"{what} is not valid UTF-8")
         except RecursionError:
-            yield where, what, Failure(where, "is JSON nested too deeply to read")
-        except ValueError as exc:
-            detail = f" ({exc.msg}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-            yield where, what, Failure(where, f"is not valid JSON{detail}")
+            yield where, what, Failure(where, f"{what} is JSON nested too deeply to read")
+        except ValueError:
+            yield where, what, Failure(where, f"{what} is not valid JSON")
 
 
 def _csv_records(
@@ -292,7 +291,7 @@ def _csv_records(
         return
     if fieldnames is None or text_field not in fieldnames:
         columns = ", ".join(fieldnames or []) or "none"
-        yield name, name, Failure(name, f"has no column {text_field!r} (columns: {columns}); choose one with --text-field")
+        yield name, name, Failure(name, f"has no column {text_field!r} (columns: {columns})")
         return
     rowno = 0
     while True:
@@ -302,28 +301,26 @@ def _csv_records(
             return
         except csv.Error as exc:
             where, what = f"{name}:row {rowno + 1}", f"row {rowno + 1}"
-            yield where, what, Failure(where, f"is not valid CSV ({exc})")
+            yield where, what, Failure(where, f"{what} is not valid CSV ({exc})")
             return
         rowno += 1
         yield f"{name}:row {rowno}", f"row {rowno}", row
 
 
 def _from_record(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
-    """Turn one parsed record into a Document; a problem is reported at file:line, with the record's id if it has one."""
+    """Turn one parsed record into a Document, or a Failure naming its line (and reported under its id, if it has one)."""
     if isinstance(record, Failure):
         return record
     if not isinstance(record, dict):
-        return Failure(where, "is not a JSON object")
+        return Failure(where, f"{what} is not a JSON object")
     rid = record.get(id_field)
     doc_id = str(rid) if rid is not None and str(rid) != "" else where
-    located = where if doc_id == where else f"{where} (id {doc_id})"
     text = record.get(text_field)
     if text is None:
-        return Failure(located, f"has no {text_field!r} field")
+        return Failure(doc_id, f"{what} has no {text_field!r} field")
     if not isinstance(text, str):
-        return Failure(located, f"has a {text_field!r} field that is not a string")
-    doc = _check_text(doc_id, text)
-    return Failure(located, doc.message) if isinstance(doc, Failure) else doc
+        return Failure(doc_id, f"{what}: field {text_field!r} is not a string")
+    return _check_text(doc_id, text)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -450,13 +447,16 @@ def read_labelled(
     good: list[Labelled] = []
     bad: list[Failure] = []
     for where, what, record in records:
+        if isinstance(record, Failure):
+            bad.append(record)
+            continue
         doc = _from_record(record, where, what, text_field, "id")
         if isinstance(doc, Failure):
-            bad.append(doc)
+            bad.append(Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}"))
             continue
         label = str(record.get(label_field, "")).strip() if isinstance(record, dict) else ""
         if label not in labels:
-            bad.append(Failure(where, f"has label {label!r}, expected one of: {', '.join(labels)}"))
+            bad.append(Failure(where, f"{what} has label {label!r}, expected one of: {', '.join(labels)}"))
             continue
         good.append(Labelled(doc.id, doc.text, label))
     return good, bad

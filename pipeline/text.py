@@ -168,3 +168,34 @@ def terms_with_spans(text: str) -> list[Term]:
         if term is not None:
             out.append(Term(term, starts[s], ends[e - 1]))
     return out
+
+
+_SENTENCE_BREAK = frozenset("。！？!?；;\n")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences (and list lines): spans [start, end) into text, punctuation kept, blanks skipped."""
+    spans = []
+    start = 0
+    n = len(text)
+    i = 0
+    while i < n:
+        if text[i] in _SENTENCE_BREAK:
+            j = i + 1
+            while j < n and text[j] in _SENTENCE_BREAK and text[j] != "\n":
+                j += 1
+            spans.append((start, j))
+            start = j
+            i = j
+        else:
+            i += 1
+    spans.append((start, n))
+    out = []
+    for s, e in spans:
+        while s < e and (text[s].isspace() or text[s] == "\ufeff"):
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            out.append((s, e))
+    return out

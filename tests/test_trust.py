@@ -15,6 +15,7 @@ import pipeline
 from pipeline import config, model
 from pipeline.cli import main
 from pipeline.errors import OrientError
+from pipeline.evaluate import DEFAULT_VERDICT
 
 TEXT = "负责市场调研，洞察目标客户需求，制定品牌定位。"
 
@@ -89,12 +90,15 @@ def test_a_damaged_model_file_is_refused_before_unpickling(
         joblib.dump(other, buf)
         target.write_bytes(buf.getvalue())
     _no_unpickling(monkeypatch)
+    clf = pipeline.load(target)  # scoring uses only the (intact) linear export...
+    assert clf.score(TEXT).label in ("sales", "marketing")
     with pytest.raises(OrientError) as err:
-        pipeline.load(target)
+        _ = clf.pipeline  # ...and the damaged file is refused the moment it would be unpickled
     message = str(err.value)
+    assert str(target) in message
     assert "does not match the SHA-256 recorded in its metadata" in message and "retrain with `make train`" in message
-    line = _one_sentence_error(_score_cli("--model", str(target)))
-    assert "does not match the SHA-256" in line and str(target) in line
+    with pytest.raises(OrientError, match="does not match the SHA-256"):
+        _ = pipeline.load(target, trust=True).pipeline  # matching metadata exists, so trust changes nothing here
 
 
 def test_a_swapped_linear_export_is_refused(model_dir: Path) -> None:
@@ -102,6 +106,8 @@ def test_a_swapped_linear_export_is_refused(model_dir: Path) -> None:
     linear.write_text(linear.read_text(encoding="utf-8").replace('"intercept": ', '"intercept": 1.0e-9 + ', 1), encoding="utf-8")
     with pytest.raises(OrientError, match="does not match the SHA-256"):
         pipeline.load(_path(model_dir))
+    line = _one_sentence_error(_score_cli("--model", str(_path(model_dir))))
+    assert "does not match the SHA-256" in line and str(linear) in line
 
 
 @pytest.mark.parametrize("broken", ["missing", "garbage", "old format"])
@@ -150,14 +156,22 @@ def test_a_model_without_metadata_loads_only_when_trusted(
 
     trusted = pipeline.load(target, trust=True)
     shipped = pipeline.load()
-    # Everything is derived from the trusted pipeline: the same numbers, the same verdict rule.
-    assert trusted.linear == shipped.linear
-    assert trusted.score(TEXT) == shipped.score(TEXT)
     assert trusted.metadata["trusted_without_metadata"] is True
-    assert trusted.pipeline is not None
+    assert trusted.metadata["verdict"] == DEFAULT_VERDICT  # the chosen settings lived in the missing metadata
+    pipe = trusted.pipeline
+    assert pipe is not None
+    if keep_linear:
+        # The export beside the trusted file is used as it is (with its orientation gate): the same numbers.
+        assert trusted.linear == shipped.linear
+        expected = shipped.score(TEXT).marketing_probability
+    else:
+        # Derived from the trusted pipeline: it scores as the pipeline itself does (there is no gate without the export).
+        assert trusted.linear.vocabulary == shipped.linear.vocabulary and trusted.linear.gate is None
+        expected = float(pipe.predict_proba([TEXT])[0][list(pipe.classes_).index("marketing")])
+    assert trusted.score(TEXT).marketing_probability == pytest.approx(expected, abs=1e-9)
     result = _score_cli("--trust-model")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["marketing_probability"] == shipped.score(TEXT).to_dict()["marketing_probability"]
+    assert json.loads(result.stdout)["marketing_probability"] == round(expected, 4)
 
 
 def test_trust_with_intact_metadata_still_checks(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -215,7 +229,7 @@ def test_an_interrupted_save_leaves_no_half_files_and_a_set_that_is_refused(
     monkeypatch.setattr(model, "atomic_write", real)
     assert sorted(p.name for p in model_dir.iterdir()) == ["orientation.joblib", "orientation.json", "orientation.linear.json"]
     with pytest.raises(OrientError, match="does not match the SHA-256"):
-        pipeline.load(target)
+        _ = pipeline.load(target).pipeline
 
 
 def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -239,8 +253,9 @@ def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path: Path, monkeypat
 def test_save_twice_is_byte_identical(shipped_pipe: Any, tmp_path: Path) -> None:
     meta = model.read_metadata(config.default_model_path())
     a, b = tmp_path / "a" / "m.joblib", tmp_path / "b" / "m.joblib"
-    model.save(shipped_pipe, meta, a)
-    model.save(shipped_pipe, meta, b)
+    gate = pipeline.load().linear.gate
+    model.save(shipped_pipe, meta, a, gate=gate)
+    model.save(shipped_pipe, meta, b, gate=gate)
     assert a.read_bytes() == b.read_bytes()
     assert pipeline.load(a).score(TEXT) == pipeline.load().score(TEXT)
 
@@ -251,7 +266,7 @@ def test_save_twice_is_byte_identical(shipped_pipe: Any, tmp_path: Path) -> None
 def _save_skops(pipe: Any, folder: Path) -> Path:
     meta = model.read_metadata(config.default_model_path())
     target = folder / "m.skops"
-    model.save(pipe, meta, target)
+    model.save(pipe, meta, target, gate=pipeline.load().linear.gate)
     return target
 
 
@@ -323,10 +338,11 @@ def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pyt
 
     seen: list[Path] = []
 
-    def fake_train(model_path: Path | None = None) -> dict[str, Any]:
+    def fake_train(model_path: Path | None = None, **kwargs: Any) -> dict[str, Any]:
         assert model_path is not None
         seen.append(model_path)
-        return model.save(shipped_pipe, model.read_metadata(config.default_model_path()), model_path)
+        meta = model.read_metadata(config.default_model_path())
+        return model.save(shipped_pipe, meta, model_path, gate=pipeline.load().linear.gate)
 
     monkeypatch.setattr(pipeline.train, "train", fake_train)
     result = CliRunner().invoke(main, ["train", "--format", "skops", "--model", str(tmp_path / "new.joblib")])
