@@ -164,6 +164,7 @@ def evaluate(clf: Any, docs: Sequence[Any]) -> dict[str, Any]:
     if not any(g in LABELS for g in gold):
         return figures
     figures.update(classification_figures(gold, [r.label for r in results]))
+    figures["sentence_agreement"] = sentence_agreement(clf, [d.text for d in docs])
     truth = [1.0 if g == "marketing" else 0.0 for g in gold]
     figures["brier"] = round(sum((p - t) ** 2 for p, t in zip(probs, truth, strict=True)) / n, 4)
     figures["reliability"] = reliability(gold, probs)
@@ -179,6 +180,19 @@ def evaluate(clf: Any, docs: Sequence[Any]) -> dict[str, Any]:
         for _, d, r in errors[:10]
     ]
     return figures
+
+
+def sentence_agreement(clf: Any, texts: Sequence[str]) -> float:
+    """Share of documents whose label matches the side most of their own weighted sentences take."""
+    agree = counted = 0
+    for text in texts:
+        r = clf.explain(text)
+        sides = [s.label for s in r.sentences if s.signal_terms]
+        if not sides or sides.count("sales") == sides.count("marketing"):
+            continue
+        counted += 1
+        agree += max(("sales", "marketing"), key=sides.count) == r.label
+    return round(agree / counted, 4) if counted else 1.0
 
 
 def eval_set_docs(name: str) -> list[Any]:
