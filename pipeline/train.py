@@ -40,7 +40,10 @@ DEPARTMENT_WORDS = (
 )  # each is a single token of pipeline.text.tokenize (a test checks), as scikit-learn's stop words must be
 USER_FOLDS = 5
 # Files whose content decides what a trained model is; their hash is the model's code version.
-_CODE_FILES = ("text.py", "model.py", "train.py", "corpus.py", "evaluate.py", "readers.py", "data/userdict.txt", "data/stopwords.txt")
+_CODE_FILES = (
+    "text.py", "traditional.py", "model.py", "train.py", "corpus.py", "evaluate.py", "readers.py",
+    "data/userdict.txt", "data/stopwords.txt", "data/t2s.txt",
+)
 
 
 @dataclass
