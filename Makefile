@@ -11,8 +11,11 @@ MODEL  := models/orientation.joblib
 PASSAGES := corpus/passages.jsonl
 RAW    := corpus/raw/000_8dea640b3316b8d8.txt
 # The code a trained model depends on: change any of these and the model is stale.
-MODEL_CODE := pipeline/text.py pipeline/model.py pipeline/train.py pipeline/corpus.py \
-              pipeline/data/userdict.txt pipeline/data/stopwords.txt
+MODEL_CODE := pipeline/text.py pipeline/segmenters.py pipeline/traditional.py pipeline/model.py pipeline/train.py \
+              pipeline/corpus.py pipeline/evaluate.py pipeline/readers.py \
+              pipeline/data/userdict.txt pipeline/data/stopwords.txt pipeline/data/t2s.txt
+# What a trained model learns from (supplement) or has its verdict settings chosen on (eval sets).
+MODEL_DATA := corpus/supplement.jsonl $(addprefix corpus/eval/,postings.jsonl plans.jsonl hard.jsonl neutral.jsonl)
 CORPUS_CODE := pipeline/corpus.py pipeline/text.py
 
 .DEFAULT_GOAL := help
@@ -42,13 +45,13 @@ $(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
 
 corpus: $(PASSAGES)  ## Rebuild corpus/passages.jsonl from the raw page and decisions.tsv
 
-$(MODEL): $(PASSAGES) $(MODEL_CODE) | $(STAMP)
+$(MODEL): $(PASSAGES) $(MODEL_DATA) $(MODEL_CODE) | $(STAMP)
 	$(BIN)/orient train --model $(MODEL)
 
 train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
 
-evaluate: $(STAMP)  ## Print the model's figures on the corpus (grouped cross-validation)
-	$(BIN)/orient evaluate
+evaluate: $(STAMP)  ## Write reports/evaluation.md: figures per evaluation set and the lever study
+	$(BIN)/orient evaluate --report reports/evaluation.md --levers
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check pipeline tests

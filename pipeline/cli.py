@@ -18,7 +18,7 @@ from pipeline.errors import OrientError
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, read_inputs
 from pipeline.writers import FORMATS, make_writer
 
-_MODEL_HELP = "Model file (.joblib; its .json metadata and .linear.json export sit beside it). Default: the shipped model."
+_MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
 
 
 def _fail(exc: OrientError) -> click.ClickException:
@@ -40,20 +40,21 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _load(model_path: Path | None) -> Any:
+def _load(model_path: Path | None, trust: bool = False) -> Any:
     from pipeline.predict import load
 
     try:
-        return load(model_path)
+        return load(model_path, trust=trust) if trust else load(model_path)
     except OrientError as exc:
         raise _fail(exc) from None
 
 
-def _open_output(output: Path | None, inputs: tuple[str, ...]) -> tuple[TextIO, Any]:
-    """Return the stream to write to, and the AtomicOutput to commit (None for stdout)."""
+def _open_output(output: Path | None, inputs: tuple[str, ...], fmt: str = "", resume: bool = False) -> tuple[TextIO, Any]:
+    """Return the stream to write to, and the output to commit (None for stdout); JSON lines go through FILE.partial."""
     if output is None:
         return sys.stdout, None
     from pipeline.files import AtomicOutput
+    from pipeline.resume import ResumableOutput
 
     target = output.resolve()
     for name in inputs:
@@ -61,8 +62,26 @@ def _open_output(output: Path | None, inputs: tuple[str, ...]) -> tuple[TextIO, 
             raise click.UsageError(f"Refusing to write the output over the input {name}.")
     if not target.parent.is_dir():
         raise click.UsageError(f"Cannot write {output}: folder {output.parent} does not exist.")
+    if fmt == "jsonl":
+        try:
+            resumable = ResumableOutput(target, resume=resume)
+        except OrientError as exc:
+            raise click.UsageError(str(exc)) from None
+        return resumable.stream, resumable
     atomic = AtomicOutput(target)
     return atomic.stream, atomic
+
+
+def _check_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse an unknown --encoding at once, not once per document."""
+    import codecs
+
+    if value is not None:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise click.BadParameter(f"{value!r} is not an encoding Python knows (e.g. utf-8, gb18030, big5).") from None
+    return value
 
 
 class _Progress:
@@ -96,6 +115,15 @@ def main() -> None:
     """
 
 
+def _shown(doc_id: str) -> str:
+    """A document id as it can be shown on one line: control and direction characters escaped."""
+    import unicodedata
+
+    if all(unicodedata.category(ch) not in ("Cc", "Cf") for ch in doc_id):
+        return doc_id
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else f"\\u{ord(ch):04x}" for ch in doc_id)
+
+
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
@@ -111,9 +139,14 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records.")
 @click.option("--input-format", type=click.Choice(["auto", "text", "jsonl", "csv"]), default="auto", show_default=True,
               help="How to read INPUTS (auto: by suffix; standard input is text).")
-@click.option("--encoding", help="Decode text files with this encoding instead of detecting it.")
+@click.option("--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
               help="Largest document accepted, in bytes; larger ones are refused and named.")
+@click.option("--explain", is_flag=True, help="Add each document's sentences and its terms' character spans (json/jsonl).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted batch: keep the records in -o FILE (JSON lines) "
+              "and score only the documents not yet in it.")
+@click.option("--trust-model", is_flag=True, help="Load a model file that has no matching metadata (unchecked: a model "
+              "file is code; use only on files you trust).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="ORIENT_JOBS", show_envvar=True,
               help="Worker processes for a batch. Default: the number of available cores.")
 @click.option("--scheduler", metavar="ADDRESS", envvar="ORIENT_SCHEDULER", show_envvar=True,
@@ -121,8 +154,9 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @output_options
 @model_option
 def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
-          encoding: str | None, max_bytes: int, jobs: int | None, scheduler: str | None, fmt: str | None,
-          output: Path | None, model_path: Path | None) -> None:
+          encoding: str | None, max_bytes: int, explain: bool, fmt: str | None, output: Path | None,
+          model_path: Path | None, resume: bool = False, trust_model: bool = False, jobs: int | None = None,
+          scheduler: str | None = None) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
     \b
@@ -131,6 +165,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
       orient score postings.jsonl --format jsonl -o scored.jsonl
       orient score --text '每天拨打100个电话，完成本月销售指标。' --format json
       cat posting.txt | orient score -
+      orient score postings/ -o scored.jsonl --resume   # after an interrupted run
       orient score postings.jsonl --jobs 2 -o scored.jsonl
     """
     if not inputs and not texts:
@@ -138,23 +173,51 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
             raise click.UsageError("Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. "
                                    "orient score examples/")
         inputs = ("-",)
-    clf = _load(model_path)
-    fmt = fmt or ("table" if output is None and sys.stdout.isatty() else "jsonl")
-    stream, atomic = _open_output(output, inputs)
+    fmt = fmt or ("table" if output is None and sys.stdout.isatty() and not explain else "jsonl")
+    if explain and fmt not in ("json", "jsonl"):
+        raise click.UsageError(f"--explain adds sentences and spans, which --format {fmt} cannot carry: use --format json "
+                               "or jsonl, or `orient explain FILE` to read them.")
+    if resume and (output is None or fmt != "jsonl"):
+        raise click.UsageError("--resume continues a JSON-lines output: give -o FILE (with --format jsonl, the default).")
+    clf = _load(model_path, trust=trust_model)
+    stream, atomic = _open_output(output, inputs, fmt, resume)
     writer = make_writer(fmt, stream)
     failures = 0
     progress = _Progress()
-    documents = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
-                           fmt=input_format, max_bytes=max_bytes)
+    docs = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
+                      fmt=input_format, max_bytes=max_bytes)
+    if resume:
+        from pipeline.resume import skip_done
+
+        docs = skip_done(docs, atomic.done)
     try:
-        for _doc, out in _scored(documents, clf, jobs, scheduler):
-            if isinstance(out, Failure):
+        for doc, out in _scored(docs, clf, "explain" if explain else "score", jobs, scheduler):
+            if isinstance(doc, Failure):
                 failures += 1
-                click.echo(f"orient: {out.id} {out.message}; skipped.", err=True)
+                click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
+                continue
+            if doc.note:
+                click.echo(f"orient: {_shown(doc.id)} {doc.note}; scored the rest.", err=True)
+            if isinstance(out, Failure):  # the document could not be scored; the batch goes on
+                failures += 1
+                click.echo(f"orient: {_shown(out.id)} {out.message}; skipped.", err=True)
                 continue
             writer.write(out)
             progress.tick()
         writer.close()
+    except BrokenPipeError:
+        # `orient score … | head -1`: the reader has gone. Point stdout at /dev/null so Python's own
+        # flush at exit has nowhere to fail, and stop quietly with success, as `cat` would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        # Ctrl-C: what was written stays valid; say how much, and where it is when it can be resumed.
+        if atomic is not None:
+            atomic.discard()
+        where = f"; {atomic.hint()}" if hasattr(atomic, "hint") else ""
+        click.echo(("\n" if progress.enabled else "") + f"orient: interrupted after {progress.count} document(s){where}.", err=True)
+        sys.exit(130)
     except BaseException:
         if atomic is not None:
             atomic.discard()
@@ -167,94 +230,129 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
         sys.exit(1)
 
 
-def _scored(documents: Iterator[Document | Failure], clf: Any, jobs: int | None, scheduler: str | None
+def _scored(documents: Iterator[Document | Failure], clf: Any, method: str, jobs: int | None, scheduler: str | None
             ) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
     """Each document with its record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on
 
-            yield from score_stream_on(scheduler, documents, clf)
+            yield from score_stream_on(scheduler, documents, clf, method=method)
             return
         from pipeline.parallel import default_jobs, score_stream
 
-        yield from score_stream(documents, clf, jobs or default_jobs())
+        yield from score_stream(documents, clf, jobs or default_jobs(), method=method)
     except OrientError as exc:
         raise _fail(exc) from None
 
 
 @main.command()
+@click.option("--data", "data", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also learn from this labelled .jsonl/.csv file (fields text, label: sales|marketing). Repeatable.")
+@click.option("--format", "model_format", type=click.Choice(["joblib", "skops"]), default="joblib", show_default=True,
+              help="Model file format: joblib (a pickle) or skops (loads only allow-listed types).")
 @model_option
-def train(model_path: Path | None) -> None:
-    """Rebuild the model from corpus/passages.jsonl and print its cross-validated figures.
+def train(data: tuple[Path, ...], model_path: Path | None, model_format: str = "joblib") -> None:
+    """Rebuild the model from the corpus (plus --data files) and print its cross-validated figures.
 
     \b
-    Example:
-      orient train            # same as: make train
+    Examples:
+      orient train                                   # same as: make train
+      orient train --data my_labels.csv --model my-model.joblib
+      orient train --format skops --model models/orientation.skops
     """
     from pipeline.train import train as run_training
+
+    if model_format == "skops":
+        # The model file's suffix decides its format when saving and loading.
+        model_path = (model_path or config.ROOT / "models" / f"{config.MODEL_NAME}.joblib").with_suffix(".skops")
 
     if not config.PASSAGES_FILE.exists():
         raise click.ClickException(f"No corpus at {config.PASSAGES_FILE}; training needs a source checkout of orient.")
     try:
-        meta = run_training(model_path)
+        meta = run_training(model_path, data=data)
     except OrientError as exc:
         raise _fail(exc) from None
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
+    for source in meta["sources"]:
+        click.echo(f"  source {source['file']}: {source['count']} documents, sha256 {source['sha256'][:12]}…")
 
 
 def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:
     pc = cv["per_class"]
     return (
-        f"passages: {', '.join(f'{k} {v}' for k, v in counts.items())}\n"
-        f"grouped CV ({cv['scheme']}):\n"
+        f"training documents: {', '.join(f'{k} {v}' for k, v in counts.items())}\n"
+        f"grouped CV on the articles ({cv['scheme']}):\n"
         f"  accuracy {cv['accuracy']:.3f}  macro-F1 {cv['macro_f1']:.3f}\n"
         + "".join(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}\n" for label in pc)
     ).rstrip()
 
 
+def _set_summary(name: str, f: dict[str, Any]) -> str:
+    lines = [f"{name}: {f['n']} documents, insufficient signal {f['insufficient_signal_rate']:.1%}"]
+    if "macro_f1" in f:
+        lines.append(f"  accuracy {f['accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  Brier {f['brier']:.3f}")
+        lines += [f"  {k:<9} precision {v['precision']:.3f}  recall {v['recall']:.3f}  (n={v['support']})" for k, v in f["per_class"].items()]
+        conf = f["confusion"]
+        lines.append("  confusion (rows gold, columns predicted): "
+                     + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
+        lines += [f"  worst: {e['id']} gold {e['gold']}, P(marketing) {e['marketing_probability']:.2f}" for e in f["worst_errors"][:3]]
+    return "\n".join(lines)
+
+
 @main.command()
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown evaluation report here.")
+@click.option("--levers", is_flag=True, help="With --report: also run the lever study (several minutes).")
 @model_option
-def evaluate(file: Path | None, fmt: str, model_path: Path | None) -> None:
-    """Figures on a labelled .jsonl/.csv file (fields text, label); without FILE, the corpus' grouped CV.
+def evaluate(files: tuple[Path, ...], fmt: str, report: Path | None, levers: bool, model_path: Path | None) -> None:
+    """Figures per labelled set: accuracy, macro-F1, precision/recall, confusion, calibration, worst errors.
+
+    FILES are labelled .jsonl/.csv files (fields text, label: sales|marketing|none). Without FILES,
+    the evaluation sets in corpus/eval/ and the corpus' grouped CV recorded at training.
 
     \b
     Examples:
-      orient evaluate corpus/eval/postings.jsonl
-      orient evaluate            # re-runs the grouped cross-validation on the corpus
+      orient evaluate
+      orient evaluate my_labelled.jsonl --format json
+      orient evaluate --report reports/evaluation.md --levers     # same as: make evaluate
     """
-    if file is None:
-        from pipeline.train import nested_cv, training_set
-
-        figures, _ = nested_cv(training_set())
-        figures["scheme"] = "leave-one-article-out, nested"
-        counts = {k: sum(1 for x in training_set().labels if x == k) for k in config.LABELS}
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2) if fmt == "json" else _cv_summary(figures, counts))
-        return
     from pipeline.evaluate import evaluate as run_evaluation
     from pipeline.readers import read_labelled
 
     clf = _load(model_path)
-    docs, bad = read_labelled(file, config.LABELS)
-    for failure in bad:
-        click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
-    if not docs:
-        raise click.ClickException(f"{file} has no usable labelled records.")
-    figures = run_evaluation(clf, docs)
-    if fmt == "json":
-        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    per_set: dict[str, dict[str, Any]] = {}
+    unusable = 0
+    if files:
+        for file in files:
+            docs, bad = read_labelled(file, (*config.LABELS, "none"))
+            for failure in bad:
+                click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
+            unusable += len(bad) + (not docs)
+            if docs:
+                per_set[str(file)] = run_evaluation(clf, docs)
+            else:
+                click.echo(f"orient: {file} has no usable labelled records.", err=True)
     else:
-        pc = figures["per_class"]
-        click.echo(f"{file}: {figures['n']} documents\n  accuracy {figures['accuracy']:.3f}  macro-F1 {figures['macro_f1']:.3f}  "
-                   f"Brier {figures['brier']:.3f}  insufficient signal {figures['insufficient_signal_rate']:.1%}")
-        for label in pc:
-            click.echo(f"  {label:<9} precision {pc[label]['precision']:.3f}  recall {pc[label]['recall']:.3f}  (n={pc[label]['support']})")
-        conf = figures["confusion"]
-        click.echo("  confusion (rows gold, columns predicted): " + "; ".join(
-            f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
-    if bad:
+        from pipeline.evalreport import per_set_figures
+
+        if not config.EVAL_DIR.is_dir():
+            raise click.ClickException(f"No evaluation sets at {config.EVAL_DIR}; name labelled files to evaluate on.")
+        per_set = per_set_figures(clf)
+    if report is not None:
+        from pipeline.evalreport import write_report
+
+        write_report(report, clf, per_set, levers, progress=lambda msg: click.echo(msg, err=True))
+        click.echo(f"wrote {report}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps({"sets": per_set, "article_cv": clf.metadata["cv"]}, ensure_ascii=False, indent=2))
+    else:
+        for name, figures in per_set.items():
+            click.echo(_set_summary(name, figures))
+        if not files:
+            click.echo(_cv_summary(clf.metadata["cv"], clf.metadata["label_counts"]) + "\n  (recorded at training)")
+    if unusable:
         sys.exit(1)
 
 
@@ -330,7 +428,204 @@ def info(fmt: str, model_path: Path | None) -> None:
     click.echo(f"settings: {json.dumps(meta['params'])}; vocabulary {meta['vocabulary_size']} terms")
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
     click.echo("verdict bands on P(marketing): " + ", ".join(str(b) for b in meta["verdict"]["bands"])
-               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms")
+               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms"
+               + f" or an orientation signal below {meta['verdict'].get('gate', 0.0)}")
+
+
+# --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)
+
+
+def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --text and the options that say how to read INPUTS."""
+    options = [
+        click.option("--text", "texts", multiple=True, help="Use this string as a document (repeatable)."),
+        click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records."),
+        click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
+        click.option(
+            "--input-format",
+            type=click.Choice(["auto", "text", "jsonl", "csv"]),
+            default="auto",
+            show_default=True,
+            help="How to read INPUTS (auto: by suffix; standard input is text).",
+        ),
+        click.option("--encoding", help="Decode text files with this encoding instead of detecting it."),
+        click.option(
+            "--max-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Largest document accepted, in bytes; larger ones are refused and named.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _readable(texts: tuple[str, ...], inputs: tuple[str, ...], failures: list[Failure], **kwargs: Any) -> Iterator[Document]:
+    """The documents that could be read; each one that could not is named on stderr and kept in failures."""
+    for doc in _documents(texts, inputs, **kwargs):
+        if isinstance(doc, Failure):
+            failures.append(doc)
+            click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+            continue
+        yield doc
+
+
+def _exit_if_failed(failures: list[Failure], done: str) -> None:
+    if failures:
+        click.echo(f"orient: {len(failures)} document(s) could not be read; {done}.", err=True)
+        sys.exit(1)
+
+
+def _inputs_or_stdin(inputs: tuple[str, ...], texts: tuple[str, ...], example: str) -> tuple[str, ...]:
+    if inputs or texts:
+        return inputs
+    if sys.stdin.isatty():
+        raise click.UsageError(f"Nothing to read: name files or folders, use --text '…', or pipe text in, e.g. {example}")
+    return ("-",)
+
+
+def _use_color(flag: bool | None) -> bool:
+    """Colour when asked to; otherwise only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@input_options
+@click.option("--terms", "top", type=click.IntRange(1, 50), default=8, show_default=True, help="Top terms shown per side.")
+@click.option(
+    "--hints",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="How many of the most sales-leaning sentences get a rewriting hint.",
+)
+@click.option("--color/--no-color", default=None, help="Colour the output. Default: on a terminal, unless NO_COLOR is set.")
+@model_option
+def explain(
+    inputs: tuple[str, ...],
+    texts: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    input_format: str,
+    encoding: str | None,
+    max_bytes: int,
+    top: int,
+    hints: int,
+    color: bool | None,
+    model_path: Path | None,
+) -> None:
+    """Why a document got its verdict: each sentence's orientation, highlighted terms, top terms, rewriting hints.
+
+    \b
+    Examples:
+      orient explain examples/sales_posting.txt
+      orient explain --text '每天拨打100个电话，完成本月销售指标。'
+      orient explain examples/ --color | less -R
+    """
+    from pipeline.explain import explain_document, render_terminal
+
+    inputs = _inputs_or_stdin(inputs, texts, "orient explain examples/sales_posting.txt")
+    clf = _load(model_path)
+    use_color = _use_color(color)
+    failures: list[Failure] = []
+    for n, doc in enumerate(
+        _readable(
+            texts,
+            inputs,
+            failures,
+            text_field=text_field,
+            id_field=id_field,
+            encoding=encoding,
+            fmt=input_format,
+            max_bytes=max_bytes,
+        )
+    ):
+        if n:
+            click.echo("\n" + "─" * 72 + "\n")
+        click.echo(render_terminal(explain_document(clf, doc.id, doc.text, top=top, hints=hints), use_color), color=use_color)
+    _exit_if_failed(failures, "all others were explained")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@input_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file (atomically: it appears only when complete). Default: standard output, "
+    "when that is not a terminal.",
+)
+@model_option
+def report(
+    inputs: tuple[str, ...],
+    texts: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    input_format: str,
+    encoding: str | None,
+    max_bytes: int,
+    output: Path | None,
+    model_path: Path | None,
+) -> None:
+    """Write one self-contained HTML report: summary, histogram, sortable table, each document with its evidence.
+
+    The file loads nothing from outside itself, so it opens offline and can be mailed as it is.
+
+    \b
+    Examples:
+      orient report examples/ -o report.html
+      orient report postings.jsonl -o report.html
+    """
+    from pipeline.explain import explain_document
+    from pipeline.report import build_report
+
+    inputs = _inputs_or_stdin(inputs, texts, "orient report examples/ -o report.html")
+    if output is None and sys.stdout.isatty():
+        raise click.UsageError("The report is an HTML file: name it with -o, e.g. orient report examples/ -o report.html")
+    clf = _load(model_path)
+    stream, atomic = _open_output(output, inputs)
+    failures: list[Failure] = []
+    progress = _Progress()
+    try:
+        docs = []
+        for doc in _readable(
+            texts,
+            inputs,
+            failures,
+            text_field=text_field,
+            id_field=id_field,
+            encoding=encoding,
+            fmt=input_format,
+            max_bytes=max_bytes,
+        ):
+            docs.append(explain_document(clf, doc.id, doc.text))
+            progress.tick()
+        if not docs:
+            raise click.ClickException("No document could be read, so no report was written.")
+        page = build_report(docs, clf.metadata, clf.path.stem, [(f.id, f.message) for f in failures])
+        if atomic is None:
+            # Bytes, so the page is UTF-8 as it declares, whatever the locale says about standard output.
+            sys.stdout.buffer.write(page.encode("utf-8"))
+            sys.stdout.flush()
+    except BaseException:
+        if atomic is not None:
+            atomic.discard()
+        raise
+    if atomic is not None:
+        stream.write(page)
+        atomic.commit()
+    progress.done()
+    if output is not None:
+        click.echo(f"orient: report of {len(docs)} document(s) written to {output}", err=True)
+    _exit_if_failed(failures, "the report has all the others and names the skipped ones")
 
 
 def run() -> None:

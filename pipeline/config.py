@@ -16,6 +16,17 @@ RAW_FILE = CORPUS_DIR / "raw" / "000_8dea640b3316b8d8.txt"
 DECISIONS_FILE = CORPUS_DIR / "decisions.tsv"
 PASSAGES_FILE = CORPUS_DIR / "passages.jsonl"
 EVAL_DIR = CORPUS_DIR / "eval"
+SUPPLEMENT_FILE = CORPUS_DIR / "supplement.jsonl"
+# The evaluation sets of corpus/eval/: set name → (file, labels it holds). Never used for fitting.
+EVAL_SETS = {
+    "postings": "postings.jsonl",
+    "plans": "plans.jsonl",
+    "hard": "hard.jsonl",
+    "neutral": "neutral.jsonl",
+}
+# Written after the model was frozen, by an author who saw none of the training or evaluation data;
+# scored in the report, never used to choose anything.
+SEALED_SET = "sealed.jsonl"
 
 MODEL_NAME = "orientation"
 LABELS = ("sales", "marketing")

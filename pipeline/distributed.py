@@ -1,12 +1,12 @@
 """Batch scoring on Dask: a dask.dataframe text column or a dask.bag of records, scored partition by partition.
 
-How the model reaches the workers: the client reads the model's linear export and metadata (checking the
-export's SHA-256, as every load does) and sends their bytes as one `ModelPayload`, shared by every task
+How the model reaches the workers: the client reads the model's linear export (the bytes whose SHA-256 the
+metadata records) and sends them with the metadata as one `ModelPayload`, shared by every task
 (`client.scatter(..., broadcast=True)` for the command line, one graph node for collections). A worker
-verifies the bytes' SHA-256 against the hash recorded in the metadata and the orient version against its
-own, builds the classifier once, and keeps it for every later partition (a per-process cache keyed by
-the hash). Workers need orient installed (`pip install 'orient[dask]'`, plus `[fast]` for rjieba), not
-the model file. Records are identical to local scoring: the same code runs on the same bytes.
+verifies the bytes' SHA-256 against that hash and the orient version against its own, builds the
+classifier once, and keeps it for every later partition (a per-process cache keyed by the hash). Workers
+need orient installed (`pip install 'orient[dask]'`, plus `[fast]` for rjieba), not the model file.
+Records are identical to local scoring: the same code runs on the same bytes.
 
 Needs the optional extra: pip install 'orient[dask]'.
 """
@@ -42,16 +42,23 @@ class ModelPayload:
 
     @classmethod
     def from_classifier(cls, clf: Any) -> ModelPayload:
-        """Package a loaded classifier's model files (re-read from disk and checked again)."""
+        """Package a loaded classifier: its export's bytes as recorded in the metadata, else as this process holds it."""
         from pipeline import __version__
         from pipeline.model import paths
 
-        _, linear_path, meta_path = paths(Path(clf.path))
-        sha = clf.metadata["files"]["linear"]["sha256"]
-        linear = linear_path.read_bytes()
-        if hashlib.sha256(linear).hexdigest() != sha:
-            raise OrientError(f"Model file {linear_path} changed since it was loaded (its SHA-256 no longer matches); rerun.")
-        return cls(Path(clf.path).name, meta_path.read_bytes(), linear, sha, __version__)
+        _, linear_path, _ = paths(Path(clf.path))
+        recorded = clf.metadata.get("files", {}).get("linear", {}).get("sha256")
+        try:
+            linear = linear_path.read_bytes()
+        except OSError:
+            linear = b""
+        if recorded is None or hashlib.sha256(linear).hexdigest() != recorded:
+            # A model loaded with --trust-model (no matching metadata), or an export replaced on disk since
+            # it was loaded: send what this process scores with, under the hash of those bytes.
+            linear = clf.linear.to_json().encode("utf-8")
+            recorded = hashlib.sha256(linear).hexdigest()
+        metadata = json.dumps(clf.metadata, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return cls(Path(clf.path).name, metadata, linear, recorded, __version__)
 
     @classmethod
     def load(cls, model: str | Path | None = None) -> ModelPayload:
@@ -79,23 +86,24 @@ def worker_classifier(payload: ModelPayload) -> Any:
             f"The client runs orient {payload.orient_version} but this worker has {__version__}; "
             "install the same version on every worker."
         )
-    actual = hashlib.sha256(payload.linear).hexdigest()
-    meta = json.loads(payload.metadata.decode("utf-8"))
-    if actual != payload.sha256 or meta.get("files", {}).get("linear", {}).get("sha256") != actual:
+    if hashlib.sha256(payload.linear).hexdigest() != payload.sha256:
         raise OrientError(
             f"Model {payload.name} arrived on a worker with a SHA-256 that does not match its metadata; "
             "refusing to score with it."
         )
+    meta = json.loads(payload.metadata.decode("utf-8"))
     clf = Classifier(LinearModel.from_json(payload.linear.decode("utf-8")), meta, Path(payload.name))
     _loaded[payload.sha256] = clf
     return clf
 
 
-def score_chunk_remote(payload: ModelPayload, items: list[Document | Failure]) -> list[dict[str, Any] | Failure]:
+def score_chunk_remote(
+    payload: ModelPayload, items: list[Document | Failure], method: str = "score"
+) -> list[dict[str, Any] | Failure]:
     """Task body for the command line: score a chunk on a worker, one record or Failure per item, in order."""
     from pipeline.parallel import score_chunk
 
-    return score_chunk(worker_classifier(payload), items)
+    return score_chunk(worker_classifier(payload), items, method)
 
 
 def _record_or_error(clf: Any, doc_id: Any, text: Any) -> dict[str, Any]:
@@ -164,7 +172,12 @@ def _chunks(items: Iterable[Document | Failure], size: int) -> Iterator[list[Doc
 
 
 def score_stream_on(
-    address: str | Any, items: Iterable[Document | Failure], clf: Any, chunk_size: int = CHUNK_SIZE, timeout: str = "10s"
+    address: str | Any,
+    items: Iterable[Document | Failure],
+    clf: Any,
+    chunk_size: int = CHUNK_SIZE,
+    timeout: str = "10s",
+    method: str = "score",
 ) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
     """Score documents on a Dask cluster (scheduler address, or a Client): (item, record or Failure), in input order.
 
@@ -188,7 +201,7 @@ def score_stream_on(
         limit = max(1, len(client.scheduler_info().get("workers", {}))) * IN_FLIGHT_PER_WORKER
         pending: deque[tuple[list[Document | Failure], Any]] = deque()
         for chunk in _chunks(items, chunk_size):
-            pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, pure=False)))
+            pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, method, pure=False)))
             while len(pending) >= limit:
                 done, future = pending.popleft()
                 yield from zip(done, future.result(), strict=True)

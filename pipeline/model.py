@@ -1,12 +1,16 @@
 """The model's shape and its files: the scikit-learn pipeline, its linear export, and their checks.
 
-Three files sit side by side: `NAME.joblib` (the fitted scikit-learn Pipeline, a pickle, so code),
+Three files sit side by side: `NAME.joblib` (the fitted scikit-learn Pipeline, a pickle, so code;
+or `NAME.skops`, the same pipeline in skops' format, which loads only allow-listed types),
 `NAME.linear.json` (vocabulary, IDF, weights: plain data, enough to score without scikit-learn) and
-`NAME.json` (metadata, holding the SHA-256 of both). Nothing is unpickled before its hash matches.
+`NAME.json` (metadata, holding the SHA-256 of both). Nothing is unpickled before its hash matches,
+unless the user says they trust the file (`--trust-model`, `pipeline.load(path, trust=True)`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 from collections import Counter
@@ -15,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import atomic_write, sha256_file
 from pipeline.errors import OrientError
+from pipeline.files import atomic_write, sha256_file
 
 FORMAT_VERSION = 1
 
@@ -69,12 +73,14 @@ class LinearModel:
     ngram_range: tuple[int, int]
     sublinear_tf: bool
     stop_words: frozenset[str] = frozenset()  # terms removed before n-grams are formed, as scikit-learn does
+    # The orientation gate: a second linear model, positive when a text speaks of orientation at all.
+    gate: LinearModel | None = None
 
     @classmethod
-    def from_pipeline(cls, pipe: Any) -> LinearModel:
-        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards marketing."""
+    def from_pipeline(cls, pipe: Any, positive: str = "marketing", gate: LinearModel | None = None) -> LinearModel:
+        """Export a fitted pipeline's vocabulary, IDF and weights, oriented towards the `positive` class."""
         vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
-        sign = 1.0 if list(clf.classes_).index("marketing") == 1 else -1.0
+        sign = 1.0 if list(clf.classes_).index(positive) == 1 else -1.0
         terms = vec.get_feature_names_out()
         return cls(
             vocabulary={str(t): i for i, t in enumerate(terms)},
@@ -84,12 +90,12 @@ class LinearModel:
             ngram_range=(int(vec.ngram_range[0]), int(vec.ngram_range[1])),
             sublinear_tf=bool(vec.sublinear_tf),
             stop_words=frozenset(vec.stop_words or ()),
+            gate=gate,
         )
 
-    def to_json(self) -> str:
-        """Serialise to JSON with exact float round-trips."""
-        return json.dumps(
-            {
+    def to_dict(self) -> dict[str, Any]:
+        """The export as plain data."""
+        return {
                 "format": FORMAT_VERSION,
                 "ngram_range": list(self.ngram_range),
                 "sublinear_tf": self.sublinear_tf,
@@ -98,15 +104,21 @@ class LinearModel:
                 "terms": list(self.vocabulary),
                 "idf": self.idf,
                 "weights": self.weights,
-            },
-            ensure_ascii=False,
-            indent=0,
-        )
+                **({"gate": self.gate.to_dict()} if self.gate is not None else {}),
+            }
+
+    def to_json(self) -> str:
+        """Serialise to JSON with exact float round-trips."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=0)
 
     @classmethod
     def from_json(cls, data: str) -> LinearModel:
         """Parse the JSON export."""
-        d = json.loads(data)
+        return cls.from_dict(json.loads(data))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearModel:
+        """Build from plain data."""
         return cls(
             vocabulary={t: i for i, t in enumerate(d["terms"])},
             idf=d["idf"],
@@ -115,6 +127,7 @@ class LinearModel:
             ngram_range=(d["ngram_range"][0], d["ngram_range"][1]),
             sublinear_tf=d["sublinear_tf"],
             stop_words=frozenset(d["stop_words"]),
+            gate=cls.from_dict(d["gate"]) if "gate" in d else None,
         )
 
     def features(self, tokens: Sequence[str]) -> Counter[str]:
@@ -158,53 +171,126 @@ class LinearModel:
                 shares[gram] = v / norm * self.weights[self.vocabulary[gram]]
         return self.intercept + math.fsum(shares.values()), shares
 
+    def probability(self, tokens: Sequence[str]) -> float:
+        """P(positive class) for a token list."""
+        logit, _ = self.contributions(self.features(tokens))
+        return sigmoid(logit)
+
+
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+# skops loads exactly these types and refuses a file that names any other, even one skops itself would
+# trust. Add a class here when build_pipeline starts to use it (tests/test_trust.py saves the built
+# pipeline with skops and loads it back, so a missing entry fails there first).
+SKOPS_ALLOWED_TYPES = frozenset(
+    {
+        "pipeline.text.tokenize",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.int32",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.str",
+        "builtins.int",
+        "builtins.float",
+        "builtins.bool",
+        "builtins.NoneType",
+    }
+)
+MODEL_SUFFIXES = (".joblib", ".skops")
+_RETRAIN = "retrain with `make train` (or `orient train`)"
+
 
 def paths(model_path: Path) -> tuple[Path, Path, Path]:
-    """Return the joblib, linear-export and metadata paths of a model."""
-    base = model_path.with_suffix("")
-    return base.with_suffix(".joblib"), base.with_suffix(".linear.json"), base.with_suffix(".json")
+    """Return the model-file (.joblib or .skops), linear-export and metadata paths of a model."""
+    base = model_path.with_suffix("") if model_path.suffix in (*MODEL_SUFFIXES, ".json") else model_path
+    if base.suffix == ".linear":
+        base = base.with_suffix("")
+    model_suffix = model_path.suffix if model_path.suffix in MODEL_SUFFIXES else ".joblib"
+    return base.with_suffix(model_suffix), base.with_suffix(".linear.json"), base.with_suffix(".json")
 
 
-def save(pipe: Any, metadata: dict[str, Any], model_path: Path) -> dict[str, Any]:
-    """Write the pipeline, its linear export and the metadata (last, so it only ever names whole files)."""
+def model_format(model_path: Path) -> str:
+    """Return "skops" or "joblib", from the model file's suffix."""
+    return "skops" if paths(model_path)[0].suffix == ".skops" else "joblib"
+
+
+def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
+    """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
+
+    Each file is written atomically, and the metadata last: it holds the other two files' SHA-256,
+    so a run killed in between leaves a set that fails its check (and says to retrain), never a
+    model whose metadata describes different files.
+    """
     import io
 
-    import joblib
-
-    joblib_path, linear_path, meta_path = paths(model_path)
-    joblib_path.parent.mkdir(parents=True, exist_ok=True)
+    model_file, linear_path, meta_path = paths(model_path)
+    fmt = model_format(model_path)
+    model_file.parent.mkdir(parents=True, exist_ok=True)
     # scikit-learn records id(stop_words), a memory address, only to skip a warning; it would make
     # two identical trainings pickle to different bytes.
     pipe.named_steps["tfidf"].__dict__.pop("_stop_words_id", None)
-    buf = io.BytesIO()
-    joblib.dump(pipe, buf, compress=3)
-    atomic_write(joblib_path, buf.getvalue())
-    atomic_write(linear_path, LinearModel.from_pipeline(pipe).to_json().encode("utf-8"))
+    if fmt == "skops":
+        import skops.io
+
+        data = skops.io.dumps(pipe)
+    else:
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(pipe, buf, compress=3)
+        data = buf.getvalue()
+    atomic_write(model_file, data)
+    atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
     metadata = dict(metadata)
     metadata["files"] = {
-        "joblib": {"name": joblib_path.name, "sha256": sha256_file(joblib_path)},
+        fmt: {"name": model_file.name, "sha256": sha256_file(model_file)},
         "linear": {"name": linear_path.name, "sha256": sha256_file(linear_path)},
     }
+    if fmt == "skops":
+        import skops
+
+        metadata.setdefault("versions", {})["skops"] = skops.__version__
     atomic_write(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return metadata
 
 
 def read_metadata(model_path: Path) -> dict[str, Any]:
     """Read a model's metadata, with one clear sentence if it is missing or unreadable."""
-    joblib_path, _, meta_path = paths(model_path)
-    if not joblib_path.exists() and not meta_path.exists():
-        raise OrientError(f"No model at {joblib_path}; run `make train` or pass --model PATH.")
+    model_file, _, meta_path = paths(model_path)
+    if not model_file.exists() and not meta_path.exists():
+        raise OrientError(f"No model at {model_file}; run `make train` or pass --model PATH.")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise OrientError(
-            f"Model {joblib_path.name} has no metadata file {meta_path.name}, so its integrity cannot be checked; "
-            "retrain it with `make train`."
+            f"Model {model_file.name} has no metadata file {meta_path.name}, so its integrity cannot be checked; "
+            f"{_RETRAIN}, or pass --trust-model if you know where this file came from."
         ) from None
     except (OSError, ValueError) as exc:
-        raise OrientError(f"Model metadata {meta_path} is unreadable ({exc.__class__.__name__}); retrain with `make train`.") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or "files" not in meta:
-        raise OrientError(f"Model metadata {meta_path} is not in this version's format; retrain with `make train`.")
+        raise OrientError(f"Model metadata {meta_path} is unreadable ({exc.__class__.__name__}); {_RETRAIN}.") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or not isinstance(meta.get("files"), dict):
+        raise OrientError(f"Model metadata {meta_path} is not in this version's format; {_RETRAIN}.")
+    fmt = model_format(model_path)
+    if fmt not in meta["files"]:
+        other = next((k for k in MODEL_SUFFIXES if k[1:] in meta["files"]), None)
+        named = str(model_file.with_name(meta["files"][other[1:]]["name"])) if other else "no model file"
+        raise OrientError(
+            f"Model metadata {meta_path.name} describes {named}, not {model_file.name}; pass --model {named} or {_RETRAIN}."
+        )
     return meta
 
 
@@ -215,35 +301,149 @@ def _verified_bytes(path: Path, expected: str) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise OrientError(f"Cannot read model file {path} ({exc.strerror}); retrain with `make train`.") from None
+        raise OrientError(f"Cannot read model file {path} ({exc.strerror or exc.__class__.__name__}); {_RETRAIN}.") from None
     if hashlib.sha256(data).hexdigest() != expected:
         raise OrientError(
-            f"Model file {path} does not match the SHA-256 recorded in its metadata (damaged or replaced); "
-            "refusing to load it: retrain with `make train` or restore the original file."
+            f"Model file {path} does not match the SHA-256 recorded in its metadata (truncated, altered or replaced); "
+            f"refusing to load it: {_RETRAIN} or restore the original file."
         )
     return data
 
 
 def load_linear(model_path: Path, meta: dict[str, Any]) -> LinearModel:
-    """Load the linear export after checking its SHA-256."""
+    """Load the linear export after checking its SHA-256 (the model file is checked when it is first used)."""
     _, linear_path, _ = paths(model_path)
     data = _verified_bytes(linear_path, meta["files"]["linear"]["sha256"])
-    return LinearModel.from_json(data.decode("utf-8"))
+    try:
+        return LinearModel.from_json(data.decode("utf-8"))
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        why = exc.__class__.__name__
+        raise OrientError(f"Linear export {linear_path} is not in this version's format ({why}); {_RETRAIN}.") from None
+
+
+def skops_types(data: bytes) -> set[str]:
+    """Every type a skops file names (module.name), read from its schema without loading anything."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        schema = json.loads(zf.read("schema.json"))
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _load_skops(data: bytes, name: str) -> Any:
+    """Load a skops file only if every type it names is in SKOPS_ALLOWED_TYPES."""
+    import skops.io
+
+    try:
+        named = skops_types(data)
+    except Exception as exc:  # not a zip, no schema, bad JSON: all mean the file is not what it claims
+        raise OrientError(f"Model file {name} is not a readable skops file ({exc.__class__.__name__}); {_RETRAIN}.") from None
+    extra = sorted(named - SKOPS_ALLOWED_TYPES)
+    if extra:
+        raise OrientError(
+            f"Model file {name} contains types outside orient's allow-list ({', '.join(extra)}); refusing to load it: {_RETRAIN}."
+        )
+    try:
+        untrusted = skops.io.get_untrusted_types(data=data)
+        return skops.io.loads(data, trusted=[t for t in untrusted if t in SKOPS_ALLOWED_TYPES])
+    except Exception as exc:  # skops raises many kinds; any of them means the same thing to the user
+        raise OrientError(f"Model file {name} could not be loaded by skops ({exc.__class__.__name__}); {_RETRAIN}.") from None
+
+
+def _deserialize(data: bytes, fmt: str, name: str) -> Any:
+    if fmt == "skops":
+        return _load_skops(data, name)
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:  # a damaged pickle can raise almost anything
+        raise OrientError(f"Model file {name} could not be unpickled ({exc.__class__.__name__}); {_RETRAIN}.") from None
 
 
 def load_pipeline(model_path: Path, meta: dict[str, Any]) -> Any:
-    """Unpickle the scikit-learn pipeline, only after its SHA-256 and library version check out."""
-    import io
-
-    import joblib
+    """Load the scikit-learn pipeline, only after its SHA-256 and library version check out."""
     import sklearn
 
-    joblib_path, _, _ = paths(model_path)
-    data = _verified_bytes(joblib_path, meta["files"]["joblib"]["sha256"])
+    model_file, _, _ = paths(model_path)
+    fmt = model_format(model_path)
+    data = _verified_bytes(model_file, meta["files"][fmt]["sha256"])
     recorded = meta.get("versions", {}).get("scikit-learn")
     if recorded != sklearn.__version__:
         raise OrientError(
-            f"Model {joblib_path.name} was trained with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
-            "retrain it with `make train` (or `orient train`), or install the pinned versions with `make install`."
+            f"Model {model_file.name} was trained with scikit-learn {recorded}, but {sklearn.__version__} is installed; "
+            f"{_RETRAIN}, or install the pinned versions with `make install`."
         )
-    return joblib.load(io.BytesIO(data))
+    return _deserialize(data, fmt, model_file.name)
+
+
+def _check_shape(pipe: Any, name: str) -> None:
+    """Refuse an object that is not an orient pipeline, in one sentence."""
+    steps: Any = getattr(pipe, "named_steps", None)
+    ok = steps is not None and "tfidf" in steps and "clf" in steps
+    classes = [str(c) for c in getattr(steps["clf"], "classes_", [])] if ok else []
+    if not ok or sorted(classes) != ["marketing", "sales"]:
+        raise OrientError(
+            f"Model file {name} does not hold an orient model (a fitted Pipeline with tfidf and clf steps "
+            f"for sales and marketing); {_RETRAIN}."
+        )
+
+
+def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
+    """Load a model the user vouches for: checked as usual when its metadata matches, else taken as it is.
+
+    Returns the linear model, the metadata and the pipeline (None when the usual checked path applies
+    and the pipeline can be loaded later). Without matching metadata the pipeline is deserialised at
+    once (a pickle is code: that is what trusting it means). The linear export beside it is used when
+    there is one (it is part of the set the user vouches for, and carries the orientation gate);
+    without it, the export is derived from the pipeline, which has no gate. The verdict settings,
+    normally chosen at training time and kept in the metadata, fall back to the defaults.
+    """
+    model_file, _, _ = paths(model_path)
+    try:
+        meta = read_metadata(model_path)
+        return load_linear(model_path, meta), meta, None
+    except OrientError:
+        pass
+    if not model_file.exists():
+        raise OrientError(f"No model at {model_file}; run `make train` or pass --model PATH.")
+    try:
+        data = model_file.read_bytes()
+    except OSError as exc:
+        raise OrientError(f"Cannot read model file {model_file} ({exc.strerror or exc.__class__.__name__}).") from None
+    pipe = _deserialize(data, model_format(model_path), model_file.name)
+    _check_shape(pipe, model_file.name)
+    linear_path = paths(model_path)[1]
+    try:
+        linear = LinearModel.from_json(linear_path.read_text(encoding="utf-8")) if linear_path.exists() else None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        linear = None  # an unreadable export is not worth trusting: derive it instead
+    if linear is None:
+        try:
+            linear = LinearModel.from_pipeline(pipe)
+        except Exception as exc:  # an unfitted or odd pipeline
+            why = exc.__class__.__name__
+            name = model_file.name
+            raise OrientError(f"Model file {name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
+    # The default verdict settings live with evaluation; imported here because evaluate imports this module.
+    from pipeline.evaluate import DEFAULT_VERDICT
+
+    meta = {
+        "format": FORMAT_VERSION,
+        "name": model_file.stem,
+        "trusted_without_metadata": True,
+        "files": {model_format(model_path): {"name": model_file.name, "sha256": hashlib.sha256(data).hexdigest()}},
+        "verdict": dict(DEFAULT_VERDICT),
+        "vocabulary_size": len(linear.vocabulary),
+    }
+    return linear, meta, pipe

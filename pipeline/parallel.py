@@ -1,18 +1,19 @@
 """Score a stream of documents on every core: worker processes score chunks, results come back in input order.
 
-Each worker process loads the model once (its SHA-256 checked, as every load does) and builds its own
-segmenter; the parent only reads documents, hands out chunks and writes the records it gets back. At most
+Each worker process receives the model this process loaded and checked (inherited when workers fork, sent
+once per worker where they spawn) and builds its own segmenter; the parent only reads documents, hands
+out chunks and writes the records it gets back. At most
 a few chunks per worker are in flight, so memory stays flat however long the input is. A document that
 fails to score becomes a `Failure` in its place; it never stops the batch.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
-from pathlib import Path
 from typing import Any
 
 from pipeline.errors import OrientError
@@ -52,17 +53,25 @@ def score_chunk(clf: Any, items: list[Item], method: str = "score") -> list[Outc
 _worker_clf: Any = None
 
 
-def _init_worker(model_path: str) -> None:
+def _init_worker(clf: Any) -> None:
     global _worker_clf
     import signal
 
-    from pipeline.predict import load
     from pipeline.text import _segmenter
 
     # Ctrl-C is the parent's to handle: it stops handing out work and shuts the workers down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_clf = load(model_path)
+    _worker_clf = clf
     _segmenter()  # build the segmenter now, not inside the first chunk
+
+
+def _for_workers(clf: Any) -> Any:
+    """The classifier without its scikit-learn pipeline, if one was loaded: scoring never uses it."""
+    if getattr(clf, "_pipeline", None) is None:
+        return clf
+    light = copy.copy(clf)
+    light._pipeline = None
+    return light
 
 
 def _score_in_worker(items: list[Item], method: str) -> list[Outcome]:
@@ -90,8 +99,8 @@ def score_stream(
     """Yield (item, record or Failure) for every item, in input order, scoring on `jobs` processes.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
-    chunk (starting workers would cost more than it saves); otherwise each worker loads the same model
-    file (`clf.path`) once. A Failure item comes back as its own outcome.
+    chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
+    once. A Failure item comes back as its own outcome.
     """
     chunks = _chunks(items, chunk_size)
     if jobs <= 1:
@@ -105,16 +114,16 @@ def score_stream(
     if second is None:
         yield from zip(first, score_chunk(clf, first, method), strict=True)
         return
-    yield from _pooled([first, second], chunks, clf.path, jobs, method)
+    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method)
 
 
 def _pooled(
-    head: list[list[Item]], rest: Iterator[list[Item]], model_path: Path, jobs: int, method: str
+    head: list[list[Item]], rest: Iterator[list[Item]], clf: Any, jobs: int, method: str
 ) -> Iterator[tuple[Item, Outcome]]:
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker, initargs=(str(model_path),))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=_init_worker, initargs=(clf,))
     pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:

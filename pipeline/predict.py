@@ -7,14 +7,13 @@ fitted scikit-learn pipeline stays reachable through `Classifier.pipeline`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline import config
-from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata
+from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
 from pipeline.text import sentence_spans, terms_with_spans, tokenize
 
 VERDICTS = (
@@ -91,6 +90,7 @@ class Result:
     signal_terms: int
     evidence: tuple[Evidence, ...] = field(default=())
     sentences: tuple[SentenceScore, ...] = field(default=())
+    orientation_signal: float = 1.0  # the gate's P(the text speaks of orientation at all)
 
     @property
     def explanation(self) -> str:
@@ -109,18 +109,12 @@ class Result:
             "marketing_probability": round(self.marketing_probability, 4),
             "verdict": self.verdict,
             "signal_terms": self.signal_terms,
+            "orientation_signal": round(self.orientation_signal, 4),
             "evidence": {side: [_evidence_dict(e) for e in self.terms(side, limit)] for side in ("sales", "marketing")},
         }
         if self.sentences:
             record["sentences"] = [s.to_dict() for s in self.sentences]
         return record
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
 
 
 class Classifier:
@@ -135,6 +129,7 @@ class Classifier:
         self._bands: list[float] = v["bands"]
         self._signal_weight: float = v["signal_weight"]
         self._min_signal: int = v["min_signal_terms"]
+        self._gate: float = v.get("gate", 0.0)
         self._pipeline: Any = None
 
     @property
@@ -144,9 +139,9 @@ class Classifier:
             self._pipeline = load_pipeline(self.path, self.metadata)
         return self._pipeline
 
-    def verdict(self, probability: float, signal_terms: int) -> str:
+    def verdict(self, probability: float, signal_terms: int, orientation_signal: float = 1.0) -> str:
         """Map a marketing probability and the amount of signal to a verdict."""
-        if signal_terms < self._min_signal:
+        if signal_terms < self._min_signal or orientation_signal < self._gate:
             return INSUFFICIENT
         for bound, name in zip(self._bands, VERDICTS, strict=False):
             if probability < bound:
@@ -165,15 +160,20 @@ class Classifier:
             for gram, places in self.linear.positions([tokens[i] for i in kept]).items():
                 where[gram] = [(spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places]
         evidence = tuple(Evidence(t, counts[t], s, tuple(where.get(t, ()))) for t, s in shares.items() if s != 0.0)
-        return _sigmoid(logit), signal, evidence
+        return sigmoid(logit), signal, evidence
 
     def _label(self, p: float) -> str:
         return "marketing" if p >= self._threshold else "sales"
 
+    def _gate_probability(self, tokens: list[str]) -> float:
+        gate = self.linear.gate
+        return gate.probability(tokens) if gate is not None else 1.0
+
     def score_tokens(self, tokens: list[str]) -> Result:
         """Score an already-tokenized text."""
         p, signal, evidence = self._score(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal), signal, evidence)
+        g = self._gate_probability(tokens)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, (), g)
 
     def explain(self, text: str) -> Result:
         """Score a text and each of its sentences, with every evidence term's spans in the original text."""
@@ -189,7 +189,8 @@ class Classifier:
                 k += 1
             sp, ss, se = self._score(tokens[first:k], spans[first:k])
             sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se))
-        return Result(self._label(p), p, self.verdict(p, signal), signal, evidence, tuple(sentences))
+        g = self._gate_probability(tokens)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, tuple(sentences), g)
 
     def score(self, text: str) -> Result:
         """Score one text."""
@@ -209,9 +210,19 @@ class Classifier:
         }
 
 
-def load(path: str | Path | None = None) -> Classifier:
-    """Load a model (default: the shipped one), checking its files against their recorded SHA-256."""
+def load(path: str | Path | None = None, *, trust: bool = False) -> Classifier:
+    """Load a model (default: the shipped one), checking its files against their recorded SHA-256.
+
+    With trust=True a model file without matching metadata is loaded as it is: only for files you vouch for.
+    """
     model_path = Path(path) if path is not None else config.default_model_path()
+    if trust:
+        from pipeline.model import load_trusted
+
+        linear, meta, pipe = load_trusted(model_path)
+        clf = Classifier(linear, meta, model_path)
+        clf._pipeline = pipe
+        return clf
     meta = read_metadata(model_path)
     return Classifier(load_linear(model_path, meta), meta, model_path)
 

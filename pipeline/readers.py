@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +28,23 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_MAGIC = ((b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF file"), (b"PK\x03\x04", "a ZIP archive (or .docx/.xlsx)"),
-          (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"\x7fELF", "an executable"))
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF file"),
+    (b"PK\x03\x04", "a ZIP archive (or .docx/.xlsx)"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x7fELF", "an executable"),
+)
 
 
 @dataclass(frozen=True)
 class Document:
-    """One text to score, with the id it is reported under."""
+    """One text to score, with the id it is reported under, and a warning about how it was read, if any."""
 
     id: str
     text: str
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,60 @@ class DecodeError(ValueError):
     """Bytes that are not text in any encoding we accept."""
 
 
+def limit_text(size: int) -> str:
+    """Name a size the way a person reads it: "50 MiB", "1.5 MiB" or "1,000 bytes"."""
+    mib = 1024 * 1024
+    if size % mib == 0:
+        return f"{size // mib} MiB"
+    return f"{size / mib:.1f} MiB" if size >= mib else f"{size:,} bytes"
+
+
+def _too_large(max_bytes: int, what: str = "is") -> str:
+    return f"{what} larger than the {limit_text(max_bytes)} limit per document (raise it with --max-bytes)"
+
+
+def _damaged_utf8(data: bytes) -> tuple[str, int, int] | None:
+    """Return (text, invalid sequences, first bad offset) when data is UTF-8 with a few damaged bytes.
+
+    GB18030 or Big5 text read as UTF-8 fails on nearly every character, while UTF-8 with a few
+    corrupted bytes decodes cleanly almost everywhere: we call it damaged UTF-8 when the valid
+    non-ASCII characters outnumber the invalid sequences ten to one.
+    """
+    bad = first = 0
+    pos = 0
+    pieces: list[str] = []
+    while True:
+        try:
+            pieces.append(data[pos:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            pieces.append(data[pos : pos + exc.start].decode("utf-8"))
+            pieces.append("\ufffd")
+            if bad == 0:
+                first = pos + exc.start
+            bad += 1
+            pos += exc.end
+    if bad == 0:
+        return None
+    text = "".join(pieces)
+    valid_non_ascii = sum(1 for ch in text if ord(ch) > 127) - bad
+    return (text, bad, first) if valid_non_ascii >= 10 * bad else None
+
+
+def decode_with_note(data: bytes, encoding: str | None = None) -> tuple[str, str | None]:
+    """Decode like `decode`, but accept UTF-8 with a few damaged bytes, returning a note that says so."""
+    if not encoding and b"\x00" not in data and not data.startswith(tuple(bom for bom, _ in _BOMS)):
+        try:
+            return data.decode("utf-8"), None
+        except UnicodeDecodeError:
+            damaged = _damaged_utf8(data)
+            if damaged is not None:
+                text, bad, first = damaged
+                seqs = "sequence" if bad == 1 else "sequences"
+                return text, f"has {bad} invalid UTF-8 byte {seqs} (the first at byte {first}), replaced with U+FFFD"
+    return decode(data, encoding), None
+
+
 def decode(data: bytes, encoding: str | None = None) -> str:
     """Decode document bytes: a given encoding, else BOM, UTF-8, then detected GB18030/GBK/Big5."""
     if encoding:
@@ -58,7 +121,7 @@ def decode(data: bytes, encoding: str | None = None) -> str:
         except LookupError:
             raise DecodeError(f"{encoding!r} is not an encoding Python knows") from None
         except UnicodeDecodeError as exc:
-            raise DecodeError(f"is not valid {encoding} (byte {exc.start})") from None
+            raise DecodeError(f"is not valid {encoding} (byte {exc.start}); check --encoding") from None
     for bom, name in _BOMS:
         if data.startswith(bom):
             try:
@@ -76,6 +139,7 @@ def decode(data: bytes, encoding: str | None = None) -> str:
         pass
     import charset_normalizer
 
+    # Only the encodings Chinese business text really comes in: a wider search finds "Latin-1" in anything.
     best = charset_normalizer.from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
     if best is not None:
         return str(best)
@@ -90,39 +154,111 @@ def decode(data: bytes, encoding: str | None = None) -> str:
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
-def _check_text(doc_id: str, text: str) -> Document | Failure:
+def _check_text(doc_id: str, text: str, note: str | None = None) -> Document | Failure:
     if not text.strip():
         return Failure(doc_id, "is empty")
     controls = len(_CONTROLS.findall(text))
     if controls > max(8, len(text) // 20):
         return Failure(doc_id, "looks like a binary file (too many control characters), not text")
-    return Document(doc_id, text)
+    return Document(doc_id, text, note)
 
 
-def _read_limited(fh: BinaryIO, name: str, max_bytes: int) -> bytes:
-    data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise DecodeError(f"is larger than the {max_bytes // (1024 * 1024)} MB limit per document (raise it with --max-bytes)")
-    return data
+_CHUNK = 1 << 20
 
 
-def read_text_file(path: Path, doc_id: str, encoding: str | None, max_bytes: int) -> Document | Failure:
-    """Read one file as one document."""
+def _read_limited(fh: BinaryIO, max_bytes: int) -> bytes:
+    """Read at most max_bytes from a stream, refusing (without reading further) anything larger.
+
+    A regular file's size is known before reading, so a 200 MB file is refused without reading a
+    byte; a pipe is read in 1 MiB chunks and given up as soon as it passes the limit.
+    """
     try:
+        st = os.fstat(fh.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+        raise DecodeError(_too_large(max_bytes, f"is {limit_text(st.st_size)},"))
+    chunks: list[bytes] = []
+    total = 0
+    if st is not None and stat.S_ISREG(st.st_mode):
+        # One read of the size the file has (plus one byte, to notice a file that grew since).
+        first = fh.read(st.st_size + 1)
+        if len(first) <= st.st_size:
+            return first
+        chunks.append(first)
+        total = len(first)
+    while total <= max_bytes:
+        chunk = fh.read(min(_CHUNK, max_bytes + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+    raise DecodeError(_too_large(max_bytes))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or exc.__class__.__name__
+
+
+def read_text_file(
+    path: Path, doc_id: str, encoding: str | None, max_bytes: int, *, regular_only: bool = False
+) -> Document | Failure:
+    """Read one file as one document; with regular_only (files found in a folder), pipes and devices are refused."""
+    try:
+        if regular_only:
+            mode = path.stat().st_mode
+            if not stat.S_ISREG(mode):
+                # Opening a FIFO would wait for a writer forever; a device may never end.
+                return Failure(doc_id, f"is {_kind(mode)}, not a regular file")
         with path.open("rb") as fh:
-            return _check_text(doc_id, decode(_read_limited(fh, doc_id, max_bytes), encoding))
+            data = _read_limited(fh, max_bytes)
+        text, note = decode_with_note(data, encoding)
+        return _check_text(doc_id, text, note)
     except DecodeError as exc:
         return Failure(doc_id, str(exc))
     except OSError as exc:
-        return Failure(doc_id, f"cannot be read ({exc.strerror or exc.__class__.__name__})")
+        if exc.errno == errno.ELOOP:
+            return Failure(doc_id, "is a symbolic link loop")
+        return Failure(doc_id, f"cannot be read ({_os_reason(exc)})")
+
+
+def _lines(fh: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
+    """Yield each line of a stream, or None for a line longer than max_bytes (skipped without keeping it)."""
+    while True:
+        line = fh.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            # Skip the rest of the overlong line in bounded pieces, so memory stays at the limit.
+            while True:
+                rest = fh.readline(_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+        elif len(line.rstrip(b"\r\n")) > max_bytes:
+            yield None
+        else:
+            yield line
 
 
 def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[str, str, object]]:
     """Yield (where, what, parsed object or Failure) for each non-blank line of a JSONL stream."""
-    for lineno, raw in enumerate(fh, start=1):
+    for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
         where, what = f"{name}:{lineno}", f"line {lineno}"
-        if len(raw) > max_bytes:
-            yield where, what, Failure(where, f"{what} is larger than the {max_bytes // (1024 * 1024)} MB limit per document")
+        if raw is None:
+            yield where, what, Failure(where, _too_large(max_bytes, f"{what} is"))
             continue
         if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -132,31 +268,53 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
             yield where, what, json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             yield where, what, Failure(where, f"{what} is not valid UTF-8")
+        except RecursionError:
+            yield where, what, Failure(where, f"{what} is JSON nested too deeply to read")
         except ValueError:
             yield where, what, Failure(where, f"{what} is not valid JSON")
 
 
-def _csv_records(path: Path, name: str, text_field: str, encoding: str | None, max_bytes: int) -> Iterator[tuple[str, str, object]]:
+def _csv_records(
+    path: Path, name: str, text_field: str, encoding: str | None, max_bytes: int
+) -> Iterator[tuple[str, str, object]]:
     """Yield (where, what, row dict or Failure) for each row of a CSV file with a header."""
     try:
         with path.open("rb") as fh:
-            text = decode(_read_limited(fh, name, max_bytes), encoding)
+            text = decode(_read_limited(fh, max_bytes), encoding)
     except DecodeError as exc:
         yield name, name, Failure(name, str(exc))
         return
     except OSError as exc:
-        yield name, name, Failure(name, f"cannot be read ({exc.strerror})")
+        yield name, name, Failure(name, f"cannot be read ({_os_reason(exc)})")
         return
+    # A field may be as large as a whole document; the csv module's default cap is 128 KiB.
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or text_field not in reader.fieldnames:
-        columns = ", ".join(reader.fieldnames or []) or "none"
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        yield name, name, Failure(name, f"is not valid CSV ({exc})")
+        return
+    if fieldnames is None or text_field not in fieldnames:
+        columns = ", ".join(fieldnames or []) or "none"
         yield name, name, Failure(name, f"has no column {text_field!r} (columns: {columns})")
         return
-    for rowno, row in enumerate(reader, start=1):
+    rowno = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            where, what = f"{name}:row {rowno + 1}", f"row {rowno + 1}"
+            yield where, what, Failure(where, f"{what} is not valid CSV ({exc})")
+            return
+        rowno += 1
         yield f"{name}:row {rowno}", f"row {rowno}", row
 
 
 def _from_record(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
+    """Turn one parsed record into a Document, or a Failure naming its line (and reported under its id, if it has one)."""
     if isinstance(record, Failure):
         return record
     if not isinstance(record, dict):
@@ -192,6 +350,20 @@ def input_format(name: str, forced: str) -> str:
     return "text"
 
 
+def _read_stdin(
+    stdin: BinaryIO, kind: str, text_field: str, id_field: str, encoding: str | None, max_bytes: int
+) -> Iterator[Document | Failure]:
+    if kind == "jsonl":
+        for where, what, rec in _jsonl_records(stdin, "<stdin>", max_bytes):
+            yield _from_record(rec, where, what, text_field, id_field)
+        return
+    try:
+        text, note = decode_with_note(_read_limited(stdin, max_bytes), encoding)
+        yield _check_text("<stdin>", text, note)
+    except DecodeError as exc:
+        yield Failure("<stdin>", str(exc))
+
+
 def read_inputs(
     inputs: Sequence[str],
     *,
@@ -205,25 +377,28 @@ def read_inputs(
     """Yield every document named by the inputs, in order; problems become Failures, never exceptions."""
     for name in inputs:
         if name == "-":
-            assert stdin is not None
-            kind = fmt if fmt != "auto" else "text"
-            if kind == "jsonl":
-                for where, what, rec in _jsonl_records(stdin, "<stdin>", max_bytes):
-                    yield _from_record(rec, where, what, text_field, id_field)
-            else:
-                try:
-                    data = _read_limited(stdin, "<stdin>", max_bytes)
-                    yield _check_text("<stdin>", decode(data, encoding))
-                except DecodeError as exc:
-                    yield Failure("<stdin>", str(exc))
+            if stdin is None:
+                yield Failure("<stdin>", "cannot be read here (no standard input was given)")
+                continue
+            yield from _read_stdin(stdin, fmt if fmt != "auto" else "text", text_field, id_field, encoding, max_bytes)
             continue
         path = Path(name)
-        if path.is_dir():
-            for file in _walk(path):
-                yield read_text_file(file, str(file), encoding, max_bytes)
+        try:
+            is_dir = path.is_dir()
+            exists = path.exists()
+        except OSError as exc:  # a link loop, a name too long: is_dir() raises for these on some Pythons
+            yield Failure(name, f"cannot be read ({_os_reason(exc)})")
             continue
-        if not path.exists():
-            yield Failure(name, "does not exist" if not path.is_symlink() else "is a broken link")
+        if is_dir:
+            found = False
+            for file in _walk(path):
+                found = True
+                yield read_text_file(file, str(file), encoding, max_bytes, regular_only=True)
+            if not found:
+                yield Failure(name, f"is a folder with no {' or '.join(TEXT_SUFFIXES)} files in it")
+            continue
+        if not exists:
+            yield Failure(name, _missing(path))
             continue
         kind = input_format(name, fmt)
         if kind == "jsonl":
@@ -232,12 +407,25 @@ def read_inputs(
                     for where, what, rec in _jsonl_records(fh, name, max_bytes):
                         yield _from_record(rec, where, what, text_field, id_field)
             except OSError as exc:
-                yield Failure(name, f"cannot be read ({exc.strerror})")
+                yield Failure(name, f"cannot be read ({_os_reason(exc)})")
         elif kind == "csv":
             for where, what, rec in _csv_records(path, name, text_field, encoding, max_bytes):
                 yield _from_record(rec, where, what, text_field, id_field)
         else:
             yield read_text_file(path, name, encoding, max_bytes)
+
+
+def _missing(path: Path) -> str:
+    if not path.is_symlink():
+        return "does not exist"
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "is a symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+    return "is a broken link"
 
 
 @dataclass(frozen=True)
@@ -249,7 +437,9 @@ class Labelled:
     label: str
 
 
-def read_labelled(path: Path, labels: Sequence[str], text_field: str = "text", label_field: str = "label") -> tuple[list[Labelled], list[Failure]]:
+def read_labelled(
+    path: Path, labels: Sequence[str], text_field: str = "text", label_field: str = "label"
+) -> tuple[list[Labelled], list[Failure]]:
     """Read a labelled .jsonl or .csv file; every bad record is reported by its line or row number."""
     name = str(path)
     if input_format(name, "auto") == "csv":
@@ -263,9 +453,12 @@ def read_labelled(path: Path, labels: Sequence[str], text_field: str = "text", l
     good: list[Labelled] = []
     bad: list[Failure] = []
     for where, what, record in records:
+        if isinstance(record, Failure):
+            bad.append(record)
+            continue
         doc = _from_record(record, where, what, text_field, "id")
         if isinstance(doc, Failure):
-            bad.append(Failure(where, f"{what}: {doc.message}" if not doc.message.startswith(what) else doc.message))
+            bad.append(Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}"))
             continue
         label = str(record.get(label_field, "")).strip() if isinstance(record, dict) else ""
         if label not in labels:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from pipeline import config
+from pipeline.traditional import to_simplified
 
 # Broken entities and variant characters seen in the source page; kept small and explicit.
 _REPLACEMENTS = {"&mdash;": "—", "mdash;": "—", "&nbsp;": " "}
@@ -76,7 +77,8 @@ def normalise_with_map(text: str) -> tuple[str, list[int], list[int]]:
             starts.append(i)
             ends.append(j)
         k += 1
-    return "".join(out), starts, ends
+    # Traditional characters become simplified one for one, so starts and ends stay right.
+    return to_simplified("".join(out)), starts, ends
 
 
 def _load_word_list(path: Any) -> list[str]:

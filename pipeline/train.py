@@ -1,9 +1,11 @@
-"""Train the model: choose hyper-parameters by cross-validation grouped by article, fit, save.
+"""Train the model: choose hyper-parameters by grouped cross-validation, fit, save.
 
-Every figure is computed on folds that hold out whole articles, so no article's sentences are both
-learned from and tested on. Reported figures come from nested cross-validation (the choice of
-hyper-parameters is itself made inside each outer fold); the plain grouped-CV score of the chosen
-setting is reported beside it and is optimistic by construction.
+Training data come from named sources: the labelled passages of the seven articles (one group per
+article), the project's supplementary passages (corpus/supplement.jsonl, written for the project and
+kept apart from the evaluation sets), and any files a user adds with `orient train --data`. Folds
+never split a group, so no article's sentences are both learned from and tested on. Figures on the
+articles are out-of-fold predictions for each held-out article. A second small model, the gate,
+learns from the neutral passages whether a text speaks of orientation at all.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import itertools
 import platform
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, config
 from pipeline.corpus import read_passages
+from pipeline.errors import OrientError
 from pipeline.files import sha256_file
 from pipeline.metrics import classification_figures
 from pipeline.text import tokenize
@@ -29,26 +32,83 @@ GRID: dict[str, list[Any]] = {
     "sublinear_tf": [True, False],
     "class_weight": ["balanced", None],
 }
+# Department names say who wrote a text, not how it thinks (ORIENTATION.md); the model must not
+# learn them, so they are removed before n-grams are formed, in training and in scoring alike.
+DEPARTMENT_WORDS = (
+    "营销", "销售", "推销", "市场营销", "行销", "市场部", "销售部", "营销部", "营销中心", "销售员", "业务员",
+    "sales", "marketing",
+)  # each is a single token of pipeline.text.tokenize (a test checks), as scikit-learn's stop words must be
+USER_FOLDS = 5
 # Files whose content decides what a trained model is; their hash is the model's code version.
-_CODE_FILES = ("text.py", "model.py", "train.py", "corpus.py", "data/userdict.txt", "data/stopwords.txt")
+_CODE_FILES = (
+    "text.py", "segmenters.py", "traditional.py", "model.py", "train.py", "corpus.py", "evaluate.py", "readers.py",
+    "data/userdict.txt", "data/stopwords.txt", "data/t2s.txt",
+)
 
 
-@dataclass(frozen=True)
+@dataclass
 class TrainingSet:
-    """Texts, labels and article groups for the two-class training set."""
+    """Texts, labels and CV groups, with the sources they came from."""
 
-    texts: list[str]
-    labels: list[str]
-    groups: list[int]
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    def extend(self, other: TrainingSet) -> TrainingSet:
+        """Add another set's records and sources."""
+        self.texts += other.texts
+        self.labels += other.labels
+        self.groups += other.groups
+        self.sources += other.sources
+        return self
+
+    def subset(self, indices: Sequence[int]) -> TrainingSet:
+        """The records at the given indices (sources are not carried)."""
+        return TrainingSet([self.texts[i] for i in indices], [self.labels[i] for i in indices], [self.groups[i] for i in indices])
 
 
-def training_set(passages_path: Path = config.PASSAGES_FILE) -> TrainingSet:
-    """Select the sales and marketing passages of the corpus (neutral ones are kept out)."""
+def _source(path: Path, labels: Sequence[str]) -> dict[str, Any]:
+    name = str(path.relative_to(config.ROOT)) if path.is_relative_to(config.ROOT) else str(path)
+    return {"file": name, "sha256": sha256_file(path), "count": len(labels), "labels": dict(sorted(Counter(labels).items()))}
+
+
+def corpus_set(passages_path: Path = config.PASSAGES_FILE) -> TrainingSet:
+    """The sales and marketing passages of the articles (neutral ones are kept out), grouped by article."""
     chosen = [p for p in read_passages(passages_path) if p.label in config.LABELS]
-    return TrainingSet([p.original for p in chosen], [p.label for p in chosen], [p.article for p in chosen])
+    labels = [p.label for p in chosen]
+    return TrainingSet([p.original for p in chosen], labels, [f"article-{p.article}" for p in chosen], [_source(passages_path, labels)])
 
 
-@lru_cache(maxsize=None)
+def labelled_set(path: Path, group: str) -> TrainingSet:
+    """A labelled .jsonl/.csv file (fields text, label) split into folds; any bad record stops training."""
+    from pipeline.readers import read_labelled
+
+    # Neutral records are allowed (they are counted and audited) but are not two-class training data.
+    docs, bad = read_labelled(path, (*config.LABELS, config.NEUTRAL))
+    docs = [d for d in docs if d.label in config.LABELS]
+    if bad:
+        listed = "; ".join(f"{b.id} {b.message}" for b in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise OrientError(f"{path} has {len(bad)} unusable record(s): {listed}{more}; fix them and train again.")
+    if not docs:
+        raise OrientError(f"{path} has no labelled records.")
+    labels = [d.label for d in docs]
+    groups = [f"{group}-{i % USER_FOLDS}" for i in range(len(docs))]
+    return TrainingSet([d.text for d in docs], labels, groups, [_source(path, labels)])
+
+
+def training_set(passages_path: Path = config.PASSAGES_FILE, data: Sequence[Path] = (), supplement: bool = True) -> TrainingSet:
+    """Everything the model learns from: articles, the supplement (if wanted), then the user's files."""
+    out = corpus_set(passages_path)
+    if supplement and config.SUPPLEMENT_FILE.exists():
+        out.extend(labelled_set(config.SUPPLEMENT_FILE, "supplement"))
+    for i, path in enumerate(data, start=1):
+        out.extend(labelled_set(path, f"user{i}"))
+    return out
+
+
+@cache
 def _cached_tokens(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
@@ -58,63 +118,82 @@ def _cv_tokenize(text: str) -> list[str]:
     return list(_cached_tokens(text))
 
 
-def grid() -> list[dict[str, Any]]:
-    """Return every hyper-parameter setting, in a fixed order (ties go to the first)."""
+def grid(mask_department: bool = True) -> list[dict[str, Any]]:
+    """Every hyper-parameter setting, in a fixed order (ties go to the first)."""
     keys = list(GRID)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(GRID[k] for k in keys))]
+    stop = list(DEPARTMENT_WORDS) if mask_department else None
+    return [{**dict(zip(keys, values, strict=True)), "stop_words": stop} for values in itertools.product(*(GRID[k] for k in keys))]
 
 
-def _fit_predict(params: dict[str, Any], train_x: Sequence[str], train_y: Sequence[str], test_x: Sequence[str]) -> list[str]:
+def fit(params: dict[str, Any], data: TrainingSet, cached: bool = False) -> Any:
+    """Fit a pipeline with the given setting (cached tokenization is for cross-validation only)."""
     from pipeline.model import build_pipeline
 
-    pipe = build_pipeline({**params, "tokenizer": _cv_tokenize})
-    pipe.fit(list(train_x), list(train_y))
-    return [str(p) for p in pipe.predict(list(test_x))]
+    pipe = build_pipeline({**params, "tokenizer": _cv_tokenize} if cached else params)
+    pipe.fit(data.texts, data.labels)
+    return pipe
 
 
-def grouped_cv_predictions(params: dict[str, Any], data: TrainingSet) -> list[str]:
-    """Return out-of-fold predictions, leaving one article out per fold."""
-    pred = [""] * len(data.texts)
-    for g in sorted(set(data.groups)):
+def grouped_cv_predictions(params: dict[str, Any], data: TrainingSet, held_out: Sequence[str] | None = None) -> list[str | None]:
+    """Out-of-fold predictions: each group in `held_out` (default: all) is predicted by a model trained on the rest."""
+    pred: list[str | None] = [None] * len(data.texts)
+    for g in sorted(set(data.groups)) if held_out is None else held_out:
         test = [i for i, x in enumerate(data.groups) if x == g]
         train = [i for i, x in enumerate(data.groups) if x != g]
-        if len({data.labels[i] for i in train}) < 2:
+        if not test or len({data.labels[i] for i in train}) < 2:
             continue
-        out = _fit_predict(params, [data.texts[i] for i in train], [data.labels[i] for i in train], [data.texts[i] for i in test])
+        out = fit(params, data.subset(train), cached=True).predict([data.texts[i] for i in test])
         for i, p in zip(test, out, strict=True):
-            pred[i] = p
+            pred[i] = str(p)
     return pred
 
 
-def select(data: TrainingSet) -> tuple[dict[str, Any], float]:
-    """Pick the setting with the best grouped-CV macro-F1."""
+def _figures(gold: Sequence[str], pred: Sequence[str | None]) -> dict[str, Any]:
+    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if p is not None]
+    return classification_figures([g for g, _ in pairs], [p for _, p in pairs])
+
+
+def select(data: TrainingSet, settings: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], float]:
+    """The setting with the best grouped-CV macro-F1 over all groups."""
     best: tuple[dict[str, Any], float] | None = None
-    for params in grid():
-        score = classification_figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]
+    for params in settings:
+        score = _figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]
         if best is None or score > best[1]:
             best = (params, score)
     assert best is not None
     return best
 
 
-def nested_cv(data: TrainingSet) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Outer folds hold out one article; inside each, the setting is chosen on the other articles only."""
-    pred = [""] * len(data.texts)
-    chosen = []
-    for g in sorted(set(data.groups)):
-        test = [i for i, x in enumerate(data.groups) if x == g]
-        train = [i for i, x in enumerate(data.groups) if x != g]
-        inner = TrainingSet([data.texts[i] for i in train], [data.labels[i] for i in train], [data.groups[i] for i in train])
-        params, _ = select(inner)
-        chosen.append({"held_out_article": g, **_jsonable(params)})
-        out = _fit_predict(params, inner.texts, inner.labels, [data.texts[i] for i in test])
-        for i, p in zip(test, out, strict=True):
-            pred[i] = p
-    return classification_figures(data.labels, pred), chosen
+def article_cv(params: dict[str, Any], data: TrainingSet) -> dict[str, Any]:
+    """Out-of-fold figures on the article passages: each article predicted by a model trained on everything else."""
+    articles = sorted(g for g in set(data.groups) if g.startswith("article-"))
+    figures = _figures(data.labels, grouped_cv_predictions(params, data, articles))
+    return {"scheme": "leave-one-article-out (the rest of the training data stays in)", **figures}
+
+
+def neutral_texts(passages_path: Path = config.PASSAGES_FILE, data: Sequence[Path] = (), supplement: bool = True) -> list[str]:
+    """Texts labelled neutral in the corpus, the supplement and the user's files: what the gate learns as 'none'."""
+    from pipeline.readers import read_labelled
+
+    texts = [p.original for p in read_passages(passages_path) if p.label == config.NEUTRAL]
+    files = ([config.SUPPLEMENT_FILE] if supplement and config.SUPPLEMENT_FILE.exists() else []) + list(data)
+    for path in files:
+        docs, _ = read_labelled(path, (*config.LABELS, config.NEUTRAL))
+        texts += [d.text for d in docs if d.label == config.NEUTRAL]
+    return texts
+
+
+GATE_PARAMS = {"C": 10.0, "ngram_range": (1, 1), "sublinear_tf": True, "class_weight": "balanced", "stop_words": None}
+
+
+def fit_gate(oriented: Sequence[str], neutral: Sequence[str]) -> Any:
+    """Fit the orientation gate: does a text speak of orientation at all ('oriented') or not ('none')?"""
+    gate = TrainingSet(list(oriented) + list(neutral), ["oriented"] * len(oriented) + ["none"] * len(neutral))
+    return fit(GATE_PARAMS, gate)
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items() if k != "stop_words"}
 
 
 def code_version() -> str:
@@ -146,49 +225,42 @@ def _versions() -> dict[str, str]:
     }
 
 
-def verdict_settings(weights: Sequence[float]) -> dict[str, Any]:
-    """Return the verdict thresholds stored with the model (bands on P(marketing), signal floor)."""
-    ranked = sorted(abs(w) for w in weights)
-    # A "signal term" is one whose weight is in the top 40% by size; below two of them we abstain.
-    signal_weight = ranked[int(len(ranked) * 0.6)] if ranked else 0.0
-    return {
-        "threshold": 0.5,
-        "bands": [0.2, 0.4, 0.6, 0.8],
-        "signal_weight": round(signal_weight, 6),
-        "min_signal_terms": 2,
-    }
-
-
-def train(model_path: Path | None = None, passages_path: Path = config.PASSAGES_FILE) -> dict[str, Any]:
-    """Select, evaluate and fit the model on the corpus, write it beside its metadata, return the metadata."""
+def train(
+    model_path: Path | None = None,
+    passages_path: Path = config.PASSAGES_FILE,
+    data: Sequence[Path] = (),
+    supplement: bool = True,
+    mask_department: bool = True,
+) -> dict[str, Any]:
+    """Select, evaluate and fit the model, write it beside its metadata, and return the metadata."""
     from pipeline import model
+    from pipeline.evaluate import verdict_settings
 
     model_path = model_path or (config.ROOT / "models" / f"{config.MODEL_NAME}.joblib")
-    data = training_set(passages_path)
-    params, selected_score = select(data)
-    nested, per_fold = nested_cv(data)
-    pipe = model.build_pipeline(params)
-    pipe.fit(data.texts, data.labels)
-    linear = model.LinearModel.from_pipeline(pipe)
+    training = training_set(passages_path, data, supplement)
+    params, selected_score = select(training, grid(mask_department))
+    pipe = fit(params, training)
+    gate = model.LinearModel.from_pipeline(fit_gate(training.texts, neutral_texts(passages_path, data, supplement)), "oriented")
+    linear = model.LinearModel.from_pipeline(pipe, gate=gate)
+    verdict, evaluation = verdict_settings(linear)
     metadata = {
         "format": model.FORMAT_VERSION,
         "name": config.MODEL_NAME,
         "versions": _versions(),
         "code_sha256": code_version(),
-        "corpus": {"file": "corpus/passages.jsonl", "sha256": sha256_file(passages_path)},
-        "label_counts": dict(sorted(Counter(data.labels).items())),
+        "corpus": training.sources[0],
+        "sources": training.sources,
+        "label_counts": dict(sorted(Counter(training.labels).items())),
         "params": _jsonable(params),
+        "department_words_masked": sorted(params["stop_words"] or []),
+        "gate": {**_jsonable(GATE_PARAMS), "neutral_documents": len(neutral_texts(passages_path, data, supplement))},
         "segmenter": {"engine": "jieba", "hmm": False, "user_dictionary_sha256": sha256_file(config.USER_DICT)},
-        "cv": {
-            "scheme": "leave-one-article-out, nested (settings chosen inside each outer fold)",
-            **nested,
-            "selected_setting_grouped_cv_macro_f1": selected_score,
-            "per_fold_choice": per_fold,
-        },
-        "verdict": verdict_settings(linear.weights),
+        "cv": {**article_cv(params, training), "selected_setting_grouped_cv_macro_f1_all_groups": selected_score},
+        "verdict": verdict,
+        "evaluation": evaluation,
         "vocabulary_size": len(linear.vocabulary),
     }
-    return model.save(pipe, metadata, model_path)
+    return model.save(pipe, metadata, model_path, gate=gate)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,204 @@
+"""The library API: pipeline.load(), score(), score_many(), the verdict scale and the evidence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, SALES_TEXT
+
+import pipeline
+from pipeline import config
+from pipeline.predict import INSUFFICIENT, VERDICTS, Classifier, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALE = (*VERDICTS, INSUFFICIENT)
+
+
+def test_load_default_is_the_shipped_model(shipped: Any) -> None:
+    assert isinstance(shipped, Classifier)
+    assert shipped.path == config.default_model_path()
+    assert shipped.path.name == "orientation.joblib"
+    assert shipped.metadata == json.loads(shipped.path.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def test_load_accepts_a_string_path(shipped: Any) -> None:
+    clf = pipeline.load(str(shipped.path))
+    assert clf.score(MARKETING_TEXT) == shipped.score(MARKETING_TEXT)
+
+
+def test_verdict_scale_has_a_neutral_middle() -> None:
+    assert len(VERDICTS) == 5
+    assert VERDICTS[2] == "balanced"
+    assert VERDICTS[0].endswith("sales-oriented") and VERDICTS[4].endswith("marketing-oriented")
+
+
+def test_sales_text_is_sales(shipped: Any) -> None:
+    r = shipped.score(SALES_TEXT)
+    assert isinstance(r, Result)
+    assert r.label == "sales"
+    assert r.marketing_probability < 0.5
+    assert r.verdict not in ("balanced", "marketing-oriented", "strongly marketing-oriented")
+    assert r.terms("sales")
+
+
+def test_marketing_text_is_marketing(shipped: Any) -> None:
+    r = shipped.score(MARKETING_TEXT)
+    assert r.label == "marketing"
+    assert r.marketing_probability > 0.5
+    assert r.verdict not in ("balanced", "sales-oriented", "strongly sales-oriented")
+    assert r.terms("marketing")
+
+
+def test_marketing_text_scores_above_sales_text(shipped: Any) -> None:
+    assert shipped.score(MARKETING_TEXT).marketing_probability > shipped.score(SALES_TEXT).marketing_probability
+
+
+@pytest.mark.parametrize("text", [SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT, "", "营销", "销售销售销售"])
+def test_result_fields(shipped: Any, text: str) -> None:
+    r = shipped.score(text)
+    assert r.label in ("sales", "marketing")
+    assert 0.0 <= r.marketing_probability <= 1.0
+    assert r.verdict in SCALE
+    threshold = shipped.metadata["verdict"]["threshold"]
+    assert r.label == ("marketing" if r.marketing_probability >= threshold else "sales")
+    assert r.explanation
+    for e in r.evidence:
+        assert e.count >= 1
+        assert e.contribution != 0
+        assert e.side == ("marketing" if e.contribution > 0 else "sales")
+    d = r.to_dict()
+    assert set(d) == {"label", "marketing_probability", "verdict", "signal_terms", "orientation_signal", "evidence"}
+    assert 0.0 <= d["orientation_signal"] <= 1.0
+    assert set(d["evidence"]) == {"sales", "marketing"}
+    assert all(e["contribution"] < 0 for e in d["evidence"]["sales"])
+    assert all(e["contribution"] > 0 for e in d["evidence"]["marketing"])
+
+
+def test_evidence_terms_are_terms_of_the_text(shipped: Any) -> None:
+    r = shipped.score(MARKETING_TEXT)
+    tokens = pipeline.text.tokenize(MARKETING_TEXT)
+    grams = {" ".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens) - n + 1)}
+    assert r.evidence
+    for e in r.evidence:
+        assert e.term in shipped.linear.vocabulary
+        assert e.term in grams  # a token, or adjacent tokens, of this text
+        assert e.count == 1
+    assert any(e.side == "marketing" for e in r.evidence)
+
+
+def test_verdict_follows_probability_bands(shipped: Any) -> None:
+    bands = shipped.metadata["verdict"]["bands"]
+    enough = shipped.metadata["verdict"]["min_signal_terms"]
+    probabilities = [0.0, *bands, 1.0, *(b - 1e-6 for b in bands)]
+    verdicts = [shipped.verdict(p, enough) for p in sorted(probabilities)]
+    # Monotone: going up in probability never goes back towards sales.
+    order = [VERDICTS.index(v) for v in verdicts]
+    assert order == sorted(order)
+    assert verdicts[0] == VERDICTS[0] and verdicts[-1] == VERDICTS[-1]
+    assert shipped.verdict(shipped.metadata["verdict"]["threshold"], enough) == "balanced"
+    assert shipped.verdict(0.99, enough - 1) == INSUFFICIENT
+    gate = shipped.metadata["verdict"]["gate"]
+    if gate > 0:
+        assert shipped.verdict(0.99, enough, gate - 0.01) == INSUFFICIENT
+        assert shipped.verdict(0.99, enough, gate) != INSUFFICIENT
+
+
+def test_text_without_known_terms_is_insufficient_signal(shipped: Any) -> None:
+    r = shipped.score(NO_SIGNAL_TEXT)
+    assert r.verdict == INSUFFICIENT
+    v = shipped.metadata["verdict"]
+    # Abstaining has two causes: too few weighted terms, or the gate finding no orientation language.
+    assert r.signal_terms < v["min_signal_terms"] or r.orientation_signal < v["gate"]
+    assert shipped.score("").verdict == INSUFFICIENT
+    assert shipped.score("。。。123").verdict == INSUFFICIENT
+
+
+def test_empty_text_scores_the_intercept(shipped: Any) -> None:
+    import math
+
+    r = shipped.score("")
+    assert r.evidence == ()
+    assert r.marketing_probability == pytest.approx(1 / (1 + math.exp(-shipped.linear.intercept)))
+
+
+def test_score_many_streams(shipped: Any) -> None:
+    texts = [SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT]
+    pulled: list[str] = []
+
+    def generate() -> Iterator[str]:
+        for t in texts:
+            pulled.append(t)
+            yield t
+
+    results = shipped.score_many(generate())
+    assert isinstance(results, Iterator)
+    assert pulled == []  # nothing read before the first result is asked for
+    first = next(results)
+    assert pulled == texts[:1]
+    assert first == shipped.score(texts[0])
+    assert list(results) == [shipped.score(t) for t in texts[1:]]
+    assert list(shipped.score_many([])) == []
+
+
+def test_clf_pipeline_is_a_sklearn_pipeline(shipped: Any) -> None:
+    from sklearn.pipeline import Pipeline
+
+    assert isinstance(shipped.pipeline, Pipeline)
+    assert set(shipped.pipeline.classes_) == {"sales", "marketing"}
+
+
+def test_strongest_terms_are_signed_and_ordered(shipped: Any) -> None:
+    strongest = shipped.strongest_terms(10)
+    sales, marketing = strongest["sales"], strongest["marketing"]
+    assert sales and marketing
+    assert len(sales) <= 10 and len(marketing) <= 10
+    assert all(w < 0 for _, w in sales) and all(w > 0 for _, w in marketing)
+    assert [w for _, w in sales] == sorted(w for _, w in sales)
+    assert [w for _, w in marketing] == sorted((w for _, w in marketing), reverse=True)
+    # The strongest terms, scored alone, fall on their own side.
+    assert shipped.score(sales[0][0]).marketing_probability < shipped.score(marketing[0][0]).marketing_probability
+
+
+@pytest.mark.parametrize(
+    "name, label",
+    [
+        ("sales_posting.txt", "sales"),
+        ("sales_plan.txt", "sales"),
+        ("marketing_posting.txt", "marketing"),
+        ("marketing_plan.txt", "marketing"),
+    ],
+)
+def test_clear_examples_get_their_intended_label(shipped: Any, name: str, label: str) -> None:
+    r = shipped.score((ROOT / "examples" / name).read_text(encoding="utf-8"))
+    assert r.label == label
+    assert r.verdict != INSUFFICIENT
+
+
+@pytest.mark.parametrize(
+    "text", [SALES_TEXT, MARKETING_TEXT, "负责ＣＲＭ系统，拿到定単。\n市场部做用戶调研和品牌定位；销售部冲刺业绩。"]
+)
+def test_explain_agrees_with_score_and_its_spans_point_at_the_terms(shipped: Any, text: str) -> None:
+    from pipeline.text import tokenize
+
+    explained = shipped.explain(text)
+    scored = shipped.score(text)
+    assert explained.label == scored.label
+    assert explained.verdict == scored.verdict
+    assert explained.marketing_probability == pytest.approx(scored.marketing_probability, abs=1e-12)
+    assert {e.term for e in explained.evidence} == {e.term for e in scored.evidence}
+    for e in explained.evidence:
+        assert len(e.spans) == e.count
+        for start, end in e.spans:
+            kept = [t for t in tokenize(text[start:end]) if t not in shipped.linear.stop_words]
+            assert " ".join(kept) == e.term
+    for sentence in explained.sentences:
+        assert text[sentence.start : sentence.end] == sentence.text
+
+
+def test_public_api() -> None:
+    assert set(pipeline.__all__) >= {"load", "Result", "Classifier", "Evidence", "OrientError", "__version__"}
+    assert isinstance(pipeline.__version__, str) and pipeline.__version__

@@ -1,0 +1,97 @@
+"""Output formats: valid JSON/CSV, Chinese kept readable, tables aligned by display width."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+
+from pipeline.writers import FORMATS, display_width, make_writer
+
+RECORD: dict[str, Any] = {
+    "id": "文档-1",
+    "label": "marketing",
+    "marketing_probability": 0.8123,
+    "verdict": "strongly marketing-oriented",
+    "signal_terms": 3,
+    "evidence": {
+        "sales": [{"term": "回款", "count": 1, "contribution": -0.2}],
+        "marketing": [
+            {"term": "市场调研", "count": 2, "contribution": 0.9},
+            {"term": "品牌定位", "count": 1, "contribution": 0.4},
+        ],
+    },
+}
+
+
+def _write(fmt: str, records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = make_writer(fmt, out)
+    for r in records:
+        writer.write(r)
+    writer.close()
+    return out.getvalue()
+
+
+def test_formats() -> None:
+    assert set(FORMATS) == {"table", "jsonl", "json", "csv"}
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_json_is_one_valid_array(n: int) -> None:
+    text = _write("json", [RECORD] * n)
+    assert json.loads(text) == [RECORD] * n
+    assert text.endswith("\n")
+
+
+def test_jsonl_is_one_object_per_line_with_readable_chinese() -> None:
+    text = _write("jsonl", [RECORD, RECORD])
+    lines = text.splitlines()
+    assert [json.loads(line) for line in lines] == [RECORD, RECORD]
+    assert "市场调研" in text and "\\u" not in text
+
+
+def test_csv_has_a_header_and_top_terms() -> None:
+    rows = list(csv.DictReader(io.StringIO(_write("csv", [RECORD]))))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["id"] == "文档-1"
+    assert row["label"] == "marketing"
+    assert float(row["marketing_probability"]) == 0.8123
+    assert row["verdict"] == "strongly marketing-oriented"
+    assert row["marketing_terms"].split() == ["市场调研", "品牌定位"]
+    assert row["sales_terms"].split() == ["回款"]
+
+
+def test_csv_without_records_is_just_the_header() -> None:
+    rows = list(csv.reader(io.StringIO(_write("csv", []))))
+    assert len(rows) == 1 and "id" in rows[0]
+
+
+def test_display_width_counts_cjk_as_two() -> None:
+    assert display_width("abc") == 3
+    assert display_width("市场") == 4
+    assert display_width("ＫＰＩ") == 6
+
+
+def test_table_columns_line_up_with_chinese_ids() -> None:
+    records = [dict(RECORD, id="a"), dict(RECORD, id="中文文件名.txt")]
+    lines = _write("table", records).splitlines()
+    assert len(lines) == 3
+    # The verdict column starts at the same display column on every row.
+    columns = {
+        display_width(line[: line.index(word)])
+        for line, word in zip(lines, ["verdict", RECORD["verdict"], RECORD["verdict"]], strict=True)
+    }
+    assert len(columns) == 1
+
+
+def test_table_shortens_very_long_ids() -> None:
+    long_id = "/very/long/path/" + "x" * 80 + "/end.txt"
+    (_, row) = _write("table", [dict(RECORD, id=long_id)]).splitlines()
+    assert "…" in row
+    assert "end.txt" in row
+    assert long_id not in row
