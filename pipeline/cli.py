@@ -191,7 +191,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
 
         docs = skip_done(docs, atomic.done)
     try:
-        for doc, out in _scored(docs, clf, "explain" if explain else "score", jobs, scheduler):
+        for doc, out in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
             if isinstance(doc, Failure):
                 failures += 1
                 click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
@@ -202,7 +202,7 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
                 failures += 1
                 click.echo(f"orient: {_shown(out.id)} {out.message}; skipped.", err=True)
                 continue
-            writer.write(out)
+            writer.write_encoded(out)
             progress.tick()
         writer.close()
     except BrokenPipeError:
@@ -230,18 +230,18 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
         sys.exit(1)
 
 
-def _scored(documents: Iterator[Document | Failure], clf: Any, method: str, jobs: int | None, scheduler: str | None
-            ) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
-    """Each document with its record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
+def _scored(documents: Iterator[Document | Failure], clf: Any, method: str, encode: Any, jobs: int | None,
+            scheduler: str | None) -> Iterator[tuple[Document | Failure, Any]]:
+    """Each document with its encoded record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on
 
-            yield from score_stream_on(scheduler, documents, clf, method=method)
+            yield from score_stream_on(scheduler, documents, clf, method=method, encode=encode)
             return
         from pipeline.parallel import default_jobs, score_stream
 
-        yield from score_stream(documents, clf, jobs or default_jobs(), method=method)
+        yield from score_stream(documents, clf, jobs or default_jobs(), method=method, encode=encode)
     except OrientError as exc:
         raise _fail(exc) from None
 

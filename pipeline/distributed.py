@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -98,12 +98,15 @@ def worker_classifier(payload: ModelPayload) -> Any:
 
 
 def score_chunk_remote(
-    payload: ModelPayload, items: list[Document | Failure], method: str = "score"
-) -> list[dict[str, Any] | Failure]:
+    payload: ModelPayload,
+    items: list[Document | Failure],
+    method: str = "score",
+    encode: Callable[[dict[str, Any]], Any] | None = None,
+) -> list[Any]:
     """Task body for the command line: score a chunk on a worker, one record or Failure per item, in order."""
     from pipeline.parallel import score_chunk
 
-    return score_chunk(worker_classifier(payload), items, method)
+    return score_chunk(worker_classifier(payload), items, method, encode)
 
 
 def _record_or_error(clf: Any, doc_id: Any, text: Any) -> dict[str, Any]:
@@ -178,6 +181,7 @@ def score_stream_on(
     chunk_size: int = CHUNK_SIZE,
     timeout: str = "10s",
     method: str = "score",
+    encode: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Iterator[tuple[Document | Failure, dict[str, Any] | Failure]]:
     """Score documents on a Dask cluster (scheduler address, or a Client): (item, record or Failure), in input order.
 
@@ -201,7 +205,7 @@ def score_stream_on(
         limit = max(1, len(client.scheduler_info().get("workers", {}))) * IN_FLIGHT_PER_WORKER
         pending: deque[tuple[list[Document | Failure], Any]] = deque()
         for chunk in _chunks(items, chunk_size):
-            pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, method, pure=False)))
+            pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, method, encode, pure=False)))
             while len(pending) >= limit:
                 done, future = pending.popleft()
                 yield from zip(done, future.result(), strict=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from typing import Any
 
@@ -34,8 +34,14 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def score_chunk(clf: Any, items: list[Item], method: str = "score") -> list[Outcome]:
-    """Score a chunk with a loaded classifier: one record {"id", ...} or one Failure per item, in order."""
+def score_chunk(
+    clf: Any, items: list[Item], method: str = "score", encode: Callable[[dict[str, Any]], Any] | None = None
+) -> list[Outcome]:
+    """Score a chunk with a loaded classifier: one record {"id", ...} or one Failure per item, in order.
+
+    With `encode` (e.g. a writer's), each record comes back as what encode makes of it: the workers then
+    do that work too, and the process writing the output only writes.
+    """
     score = getattr(clf, method)
     out: list[Outcome] = []
     for item in items:
@@ -43,7 +49,8 @@ def score_chunk(clf: Any, items: list[Item], method: str = "score") -> list[Outc
             out.append(item)
             continue
         try:
-            out.append({"id": item.id, **score(item.text).to_dict()})
+            record = {"id": item.id, **score(item.text).to_dict()}
+            out.append(record if encode is None else encode(record))
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
@@ -61,8 +68,25 @@ def _init_worker(clf: Any) -> None:
 
     # Ctrl-C is the parent's to handle: it stops handing out work and shuts the workers down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(os.getppid())
     _worker_clf = clf
     _segmenter()  # build the segmenter now, not inside the first chunk
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker when its parent is gone (killed with SIGKILL, say), instead of waiting forever for work.
+
+    Forked siblings hold the work queue open, so a worker would never see it close.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orient-parent-watch", daemon=True).start()
 
 
 def _for_workers(clf: Any) -> Any:
@@ -74,8 +98,8 @@ def _for_workers(clf: Any) -> Any:
     return light
 
 
-def _score_in_worker(items: list[Item], method: str) -> list[Outcome]:
-    return score_chunk(_worker_clf, items, method)
+def _score_in_worker(items: list[Item], method: str, encode: Callable[[dict[str, Any]], Any] | None) -> list[Outcome]:
+    return score_chunk(_worker_clf, items, method, encode)
 
 
 def _context() -> Any:
@@ -94,9 +118,17 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
 
 
 def score_stream(
-    items: Iterable[Item], clf: Any, jobs: int = 1, method: str = "score", chunk_size: int = CHUNK_SIZE
+    items: Iterable[Item],
+    clf: Any,
+    jobs: int = 1,
+    method: str = "score",
+    chunk_size: int = CHUNK_SIZE,
+    encode: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Iterator[tuple[Item, Outcome]]:
     """Yield (item, record or Failure) for every item, in input order, scoring on `jobs` processes.
+
+    `method` is the classifier's method to call ("score" or "explain"); `encode`, if given, is applied to
+    each record where it was scored (see score_chunk).
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
@@ -105,20 +137,25 @@ def score_stream(
     chunks = _chunks(items, chunk_size)
     if jobs <= 1:
         for chunk in chunks:
-            yield from zip(chunk, score_chunk(clf, chunk, method), strict=True)
+            yield from zip(chunk, score_chunk(clf, chunk, method, encode), strict=True)
         return
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None:
-        yield from zip(first, score_chunk(clf, first, method), strict=True)
+        yield from zip(first, score_chunk(clf, first, method, encode), strict=True)
         return
-    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method)
+    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode)
 
 
 def _pooled(
-    head: list[list[Item]], rest: Iterator[list[Item]], clf: Any, jobs: int, method: str
+    head: list[list[Item]],
+    rest: Iterator[list[Item]],
+    clf: Any,
+    jobs: int,
+    method: str,
+    encode: Callable[[dict[str, Any]], Any] | None,
 ) -> Iterator[tuple[Item, Outcome]]:
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -128,7 +165,7 @@ def _pooled(
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
-            pending.append((chunk, pool.submit(_score_in_worker, chunk, method)))
+            pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode)))
             while len(pending) >= limit:
                 yield from _collect(pending.popleft(), BrokenProcessPool)
         while pending:

@@ -180,9 +180,12 @@ class RjiebaSegmenter:
 
     name = "rjieba"
 
-    def __init__(self, user_words: Iterable[tuple[str, int]]) -> None:
+    def __init__(self, user_words: Iterable[tuple[str, int]], cache_dir: Path | None = None) -> None:
         # jieba-rs embeds the same default dictionary as jieba; rjieba has no load_userdict, so the
         # user dictionary goes in word by word, as jieba's add_word does it.
+        self._words = tuple(user_words)
+        self._cache_dir = cache_dir
+        self._fallback: JiebaSegmenter | None = None
         self._jieba: Any = _rjieba_class()()
         for word, freq in user_words:
             self._jieba.add_word(word, freq, None)
@@ -190,11 +193,25 @@ class RjiebaSegmenter:
 
     def cut(self, text: str) -> list[str]:
         """Segment normalised text into tokens."""
-        return self._jieba.cut(text, False)
+        try:
+            return self._jieba.cut(text, False)
+        except UnicodeEncodeError:
+            return self._jieba_for_surrogates().cut(text)
 
     def tokenize(self, text: str) -> list[tuple[str, int, int]]:
         """Segment normalised text into (token, start, end) triples."""
-        return self._jieba.tokenize(text, "default", False)
+        try:
+            return self._jieba.tokenize(text, "default", False)
+        except UnicodeEncodeError:
+            return self._jieba_for_surrogates().tokenize(text)
+
+    def _jieba_for_surrogates(self) -> JiebaSegmenter:
+        # A lone surrogate (from a broken "\ud800" escape) cannot cross into Rust; jieba segments it.
+        if self._fallback is None:
+            from pipeline import config
+
+            self._fallback = JiebaSegmenter(self._words, self._cache_dir or config.cache_dir())
+        return self._fallback
 
 
 def self_check(seg: Segmenter) -> str | None:
@@ -231,13 +248,13 @@ def build(choice: str, user_words: Iterable[tuple[str, int]], cache_dir: Path) -
     if choice == "rjieba":
         if not rjieba_installed():
             raise OrientError(f"{ENV_VAR}=rjieba, but rjieba is not installed; install it with: pip install 'orient[fast]'.")
-        seg = RjiebaSegmenter(words)
+        seg = RjiebaSegmenter(words, cache_dir)
         problem = self_check(seg)
         if problem is not None:
             raise OrientError(f"{ENV_VAR}=rjieba, but {problem}; unset {ENV_VAR} to use jieba.")
         return seg
     if rjieba_installed() and _version("rjieba") in VERIFIED_RJIEBA:
-        seg = RjiebaSegmenter(words)
+        seg = RjiebaSegmenter(words, cache_dir)
         if self_check(seg) is None:
             return seg
         logging.getLogger(__name__).warning("rjieba fails the self-check; falling back to jieba")

@@ -206,7 +206,7 @@ def _classify(text: str) -> bool:
     _stale_calls += 1
     # Recompile once the texts that took this path (~30 us each) have cost about what compiling does (~4 us
     # per known character), so the memo keeps up with new characters without recompiling for every text.
-    if _stale_calls * 8 >= len(_plain_chars):
+    if _plain_chars and _stale_calls * 8 >= len(_plain_chars):
         _stale_calls = 0
         _unknown_re = re.compile("[^" + re.escape("".join(sorted(_plain_chars))) + "]")
     return chars.isdisjoint(_unit_chars)

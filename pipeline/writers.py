@@ -34,17 +34,36 @@ class Writer:
         """Write one record."""
         raise NotImplementedError
 
+    # A writer whose output per record does not depend on the records before it can have that output
+    # made elsewhere (by the worker processes that scored the record): `encode` there, `write_encoded` here.
+    encode: Any = None
+
+    def write_encoded(self, encoded: Any) -> None:
+        """Write what `encode` made of a record (the record itself for writers without `encode`)."""
+        self.write(encoded)
+
     def close(self) -> None:
         """Finish the output (closing brackets, flushing)."""
         self.out.flush()
 
 
+def jsonl_line(record: dict[str, Any]) -> str:
+    """One record as a line of JSON, Chinese kept as Chinese."""
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
 class JsonlWriter(Writer):
     """One JSON object per line."""
 
+    encode = staticmethod(jsonl_line)
+
     def write(self, record: dict[str, Any]) -> None:
         """Write one record as a line of JSON."""
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.write(jsonl_line(record))
+
+    def write_encoded(self, encoded: Any) -> None:
+        """Write a line made by `jsonl_line`."""
+        self.out.write(encoded)
 
 
 class JsonWriter(Writer):

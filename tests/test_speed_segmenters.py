@@ -100,6 +100,13 @@ def test_spans_are_identical_whichever_segmenter_ran(reference: Any, fast: Any, 
     assert [text.terms_with_spans(raw) for raw in CORPUS[::7]] == with_jieba
 
 
+@pytest.mark.parametrize("raw", ["\ud800", "市场\udfff营销 a\ud83d", "\udc00\udc00客户需求"])
+def test_lone_surrogates_segment_as_jieba_does(raw: str, reference: Any, fast: Any) -> None:
+    # Rust strings cannot hold them, so rjieba hands such texts to jieba.
+    assert fast.cut(raw) == reference.cut(raw)
+    assert fast.tokenize(raw) == reference.tokenize(raw)
+
+
 def test_the_probe_sentences_hold_jiebas_current_tokens(reference: Any) -> None:
     for sentence, expected in segmenters.PROBES:
         assert tuple(reference.cut(sentence)) == expected
@@ -196,6 +203,9 @@ _TRICKY = (
     "ㄱ",
     "⁰",
     "𝐀",
+    "\ud800",
+    "\udfff",
+    "",
 )
 
 

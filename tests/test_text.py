@@ -91,7 +91,8 @@ def test_tokenize_pickles_by_reference() -> None:
 
 def test_jieba_cache_goes_under_xdg_cache_home(tmp_path: Path) -> None:
     cache_home = tmp_path / "xdg"
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "HOME": str(tmp_path / "home")}
+    # jieba keeps a dictionary cache; rjieba (the default when installed) needs none.
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "HOME": str(tmp_path / "home"), "ORIENT_SEGMENTER": "jieba"}
     code = "from pipeline.text import tokenize; print(tokenize('负责市场调研'))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
