@@ -133,18 +133,17 @@ class LinearModel:
     def features(self, tokens: Sequence[str]) -> Counter[str]:
         """Count the n-grams of a token list that are in the vocabulary (as scikit-learn forms them)."""
         if self.stop_words:
-            tokens = [t for t in tokens if t not in self.stop_words]
+            stop = self.stop_words
+            tokens = [t for t in tokens if t not in stop]
         lo, hi = self.ngram_range
-        counts: Counter[str] = Counter()
         vocab = self.vocabulary
+        kept: dict[str, int] = {}
         # Count every n-gram in C (Counter over map/zip), then keep those in the vocabulary: same counts,
         # same order (by n, then first occurrence) as a loop over positions, at a fraction of the cost.
         for n in range(lo, min(hi, len(tokens)) + 1):
             grams = tokens if n == 1 else map(" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
-            for gram, c in Counter(grams).items():
-                if gram in vocab:
-                    counts[gram] = c
-        return counts
+            kept.update({gram: c for gram, c in Counter(grams).items() if gram in vocab})
+        return Counter(kept)
 
     def positions(self, tokens: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
         """Where each in-vocabulary n-gram occurs: (index of first token, number of tokens)."""
@@ -160,15 +159,19 @@ class LinearModel:
 
     def contributions(self, counts: Counter[str]) -> tuple[float, dict[str, float]]:
         """Return the logit and each feature's share of it (TF-IDF value times weight)."""
-        values = {}
-        for gram, c in counts.items():
-            tf = 1.0 + math.log(c) if self.sublinear_tf else float(c)
-            values[gram] = tf * self.idf[self.vocabulary[gram]]
-        norm = math.sqrt(sum(v * v for v in values.values()))
-        shares = {}
+        # The arithmetic, and its order, is that of the plain loop it replaces (so results are bit for bit
+        # the same); list and dict comprehensions with local names only make it cheaper.
+        idf, weights = self.idf, self.weights
+        rows = [self.vocabulary[gram] for gram in counts]
+        if self.sublinear_tf:
+            log = math.log
+            values = [(1.0 + log(c)) * idf[i] for c, i in zip(counts.values(), rows, strict=True)]
+        else:
+            values = [float(c) * idf[i] for c, i in zip(counts.values(), rows, strict=True)]
+        norm = math.sqrt(sum([v * v for v in values]))
+        shares: dict[str, float] = {}
         if norm > 0:
-            for gram, v in values.items():
-                shares[gram] = v / norm * self.weights[self.vocabulary[gram]]
+            shares = {gram: v / norm * weights[i] for gram, v, i in zip(counts, values, rows, strict=True)}
         return self.intercept + math.fsum(shares.values()), shares
 
     def probability(self, tokens: Sequence[str]) -> float:

@@ -34,7 +34,7 @@ EXPLANATIONS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: built ~100 times per document, and cheaper so
 class Evidence:
     """One term's pull on the score: positive towards marketing, negative towards sales."""
 

@@ -1,0 +1,77 @@
+"""The faster linear scorer computes bit for bit what the plain loops computed (so no record changes)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pipeline
+from pipeline.model import LinearModel
+from pipeline.text import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reference_features(model: LinearModel, tokens: list[str]) -> Counter[str]:
+    """The position-by-position loop that LinearModel.features replaced."""
+    if model.stop_words:
+        tokens = [t for t in tokens if t not in model.stop_words]
+    lo, hi = model.ngram_range
+    counts: Counter[str] = Counter()
+    for n in range(lo, min(hi, len(tokens)) + 1):
+        for i in range(len(tokens) - n + 1):
+            gram = tokens[i] if n == 1 else " ".join(tokens[i : i + n])
+            if gram in model.vocabulary:
+                counts[gram] += 1
+    return counts
+
+
+def _reference_contributions(model: LinearModel, counts: Counter[str]) -> tuple[float, dict[str, float]]:
+    """The loop that LinearModel.contributions replaced."""
+    values = {}
+    for gram, c in counts.items():
+        tf = 1.0 + math.log(c) if model.sublinear_tf else float(c)
+        values[gram] = tf * model.idf[model.vocabulary[gram]]
+    norm = math.sqrt(sum(v * v for v in values.values()))
+    shares = {}
+    if norm > 0:
+        for gram, v in values.items():
+            shares[gram] = v / norm * model.weights[model.vocabulary[gram]]
+    return model.intercept + math.fsum(shares.values()), shares
+
+
+def _texts() -> list[str]:
+    texts = [
+        json.loads(line)["original"] for line in (ROOT / "corpus" / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
+        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def models() -> list[Any]:
+    """The shipped model's linear export and, if it has one, its gate; plus a variant without sublinear tf."""
+    linear = pipeline.load().linear
+    found = [linear] + ([linear.gate] if linear.gate is not None else [])
+    import dataclasses
+
+    return [*found, dataclasses.replace(linear, sublinear_tf=not linear.sublinear_tf, gate=None)]
+
+
+def test_features_and_contributions_equal_the_plain_loops_exactly(models: list[Any]) -> None:
+    for text in [*_texts(), "", "销售 销售 销售", "市场调研"]:
+        tokens = tokenize(text)
+        for model in models:
+            counts = model.features(tokens)
+            expected = _reference_features(model, tokens)
+            assert list(counts.items()) == list(expected.items())  # same counts, same order
+            logit, shares = model.contributions(counts)
+            ref_logit, ref_shares = _reference_contributions(model, expected)
+            assert logit == ref_logit
+            assert list(shares.items()) == list(ref_shares.items())
