@@ -17,7 +17,6 @@ from pipeline.corpus import read_passages, rule_label
 from pipeline.evaluate import Scored, choose_verdict, headline, read_eval_set, score_raw
 from pipeline.metrics import classification_figures
 from pipeline.train import (
-    DEPARTMENT_WORDS,
     TrainingSet,
     _cv_tokenize,
     corpus_set,
@@ -62,12 +61,9 @@ def _with_supplement() -> TrainingSet:
 def _with_lexicon() -> TrainingSet:
     from pipeline.corpus import MARKETING_CUES, SALES_CUES
 
-    data = _with_supplement()
-    for cue in MARKETING_CUES:
-        data.texts.append(cue), data.labels.append("marketing"), data.groups.append("lexicon")
-    for cue in SALES_CUES:
-        data.texts.append(cue), data.labels.append("sales"), data.groups.append("lexicon")
-    return data
+    cues = [(c, "marketing") for c in MARKETING_CUES] + [(c, "sales") for c in SALES_CUES]
+    lexicon = TrainingSet([c for c, _ in cues], [label for _, label in cues], ["lexicon"] * len(cues))
+    return _with_supplement().extend(lexicon)
 
 
 VARIANTS = (
@@ -90,15 +86,7 @@ VARIANTS = (
             decision="kept: the only variant that says `insufficient signal` for set (d) without abstaining on a–c"),
 )
 # A smaller grid keeps the study to minutes; the shipped model searches the full one.
-STUDY_GRID = {"C": [3.0, 30.0], "ngram_range": [(1, 2)], "sublinear_tf": [True, False], "class_weight": ["balanced", None]}
-
-
-def _study_settings(mask: bool) -> list[dict[str, Any]]:
-    import itertools
-
-    keys = list(STUDY_GRID)
-    stop = list(DEPARTMENT_WORDS) if mask else None
-    return [{**dict(zip(keys, v, strict=True)), "stop_words": stop} for v in itertools.product(*(STUDY_GRID[k] for k in keys))]
+STUDY_GRID: dict[str, list[Any]] = {"C": [3.0, 30.0], "ngram_range": [(1, 2)], "sublinear_tf": [True, False], "class_weight": ["balanced", None]}
 
 
 def _neutral_texts() -> list[str]:
@@ -159,7 +147,7 @@ def run_variant(variant: Variant) -> dict[str, Any]:
     from pipeline.model import LinearModel
 
     data = variant.data()
-    params, _ = select(data, _study_settings(variant.mask))
+    params, _ = select(data, grid(variant.mask, STUDY_GRID))
     sets = {name: read_eval_set(name) for name in config.EVAL_SETS}
     scored: dict[str, list[Scored]] = {}
     linear = None

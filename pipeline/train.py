@@ -118,11 +118,14 @@ def _cv_tokenize(text: str) -> list[str]:
     return list(_cached_tokens(text))
 
 
-def grid(mask_department: bool = True) -> list[dict[str, Any]]:
-    """Every hyper-parameter setting, in a fixed order (ties go to the first)."""
-    keys = list(GRID)
+def grid(mask_department: bool = True, searched: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """Every hyper-parameter setting of a grid (default: GRID), in a fixed order (ties go to the first)."""
+    searched = GRID if searched is None else searched
     stop = list(DEPARTMENT_WORDS) if mask_department else None
-    return [{**dict(zip(keys, values, strict=True)), "stop_words": stop} for values in itertools.product(*(GRID[k] for k in keys))]
+    return [
+        {**dict(zip(searched, values, strict=True)), "stop_words": stop}
+        for values in itertools.product(*searched.values())
+    ]
 
 
 def fit(params: dict[str, Any], data: TrainingSet, cached: bool = False) -> Any:
