@@ -127,7 +127,8 @@ def render(meta: dict[str, Any], per_set: dict[str, dict[str, Any]], levers: str
         f"{v['bands'][3]} ≤ strongly marketing (balanced: narrowest band outside which 95% of a–c are right; "
         "strongly: where 98% are right)",
         f"- insufficient signal: fewer than {v['min_signal_terms']} occurrences of terms whose |weight| ≥ {v['signal_weight']} "
-        "(the setting that abstains on most of set d while abstaining on under 5% of sets a–c)",
+        f"or the orientation gate gives less than {v.get('gate', 0.0)} (the setting that abstains on most of set d while "
+        "abstaining on under 5% of each of sets a–c)",
         "",
         "## Figures per evaluation set",
         "",

@@ -81,18 +81,21 @@ def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) ->
         if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
             best_t, best_f1 = t, f1
     # Abstaining: the gate must say the text speaks of orientation, and enough terms must carry weight.
-    # Take the setting that abstains on most neutral texts while abstaining on under 5% of the others.
+    # Take the setting that abstains on most neutral texts while abstaining on under 5% of each other set.
     ranked = sorted(abs(w) for w in weights)
     best_key: tuple[bool, float, float] | None = None
     chosen: dict[str, Any] = {}
     for q in (0.5, 0.7, 0.9):  # a signal term is among the stronger half, so evidence shown is evidence
         cut = ranked[int(len(ranked) * q)] if ranked else 0.0
-        for floor in (1, 2, 3):
+        for floor in (2, 3):  # one strong term alone is not a verdict
             for g in [x / 100 for x in range(0, 100, 5)]:
                 trial = {"signal_weight": cut, "min_signal_terms": floor, "gate": g}
                 neutral_rate = sum(abstains(s, trial) for s in neutral) / max(1, len(neutral))
                 oriented_rate = sum(abstains(s, trial) for s in oriented) / max(1, len(oriented))
-                key = (oriented_rate < 0.05, neutral_rate - oriented_rate, -g)
+                worst_set = max(
+                    sum(abstains(s, trial) for s in docs) / max(1, len(docs)) for name, docs in scored.items() if name != "neutral"
+                )
+                key = (worst_set < 0.05, neutral_rate - oriented_rate, -g)
                 if best_key is None or key > best_key:
                     best_key, chosen = key, trial
 

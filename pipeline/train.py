@@ -98,11 +98,29 @@ def labelled_set(path: Path, group: str) -> TrainingSet:
     return TrainingSet([d.text for d in docs], labels, groups, [_source(path, labels)])
 
 
-def training_set(passages_path: Path = config.PASSAGES_FILE, data: Sequence[Path] = (), supplement: bool = True) -> TrainingSet:
-    """Everything the model learns from: articles, the supplement (if wanted), then the user's files."""
+def lexicon_set() -> TrainingSet:
+    """The articles' own concept lists (ORIENTATION.md's table, in pipeline/corpus.py), one term per document."""
+    import hashlib
+
+    from pipeline.corpus import MARKETING_CUES, SALES_CUES
+
+    cues = [(c, "marketing") for c in MARKETING_CUES] + [(c, "sales") for c in SALES_CUES]
+    labels = [label for _, label in cues]
+    digest = hashlib.sha256("\n".join(f"{c}\t{label}" for c, label in cues).encode()).hexdigest()
+    source = {"file": "pipeline/corpus.py (MARKETING_CUES, SALES_CUES)", "sha256": digest, "count": len(cues),
+              "labels": dict(sorted(Counter(labels).items()))}
+    return TrainingSet([c for c, _ in cues], labels, ["lexicon"] * len(cues), [source])
+
+
+def training_set(
+    passages_path: Path = config.PASSAGES_FILE, data: Sequence[Path] = (), supplement: bool = True, lexicon: bool = True
+) -> TrainingSet:
+    """Everything the model learns from: articles, the supplement and the concept lists (if wanted), the user's files."""
     out = corpus_set(passages_path)
     if supplement and config.SUPPLEMENT_FILE.exists():
         out.extend(labelled_set(config.SUPPLEMENT_FILE, "supplement"))
+    if lexicon:
+        out.extend(lexicon_set())
     for i, path in enumerate(data, start=1):
         out.extend(labelled_set(path, f"user{i}"))
     return out
@@ -234,13 +252,14 @@ def train(
     data: Sequence[Path] = (),
     supplement: bool = True,
     mask_department: bool = True,
+    lexicon: bool = True,
 ) -> dict[str, Any]:
     """Select, evaluate and fit the model, write it beside its metadata, and return the metadata."""
     from pipeline import model
     from pipeline.evaluate import verdict_settings
 
     model_path = model_path or (config.ROOT / "models" / f"{config.MODEL_NAME}.joblib")
-    training = training_set(passages_path, data, supplement)
+    training = training_set(passages_path, data, supplement, lexicon)
     params, selected_score = select(training, grid(mask_department))
     pipe = fit(params, training)
     gate = model.LinearModel.from_pipeline(fit_gate(training.texts, neutral_texts(passages_path, data, supplement)), "oriented")

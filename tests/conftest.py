@@ -103,7 +103,7 @@ def train_tiny(model_path: Path, passages_path: Path, grid: dict[str, list[Any]]
         mp.setattr(pipeline.train, "GRID", grid or SMALL_GRID)
         # Only the given passages: no supplementary training file, whatever the checkout holds.
         mp.setattr(config, "SUPPLEMENT_FILE", passages_path.parent / "no-supplement.jsonl", raising=False)
-        return pipeline.train.train(model_path=model_path, passages_path=passages_path)
+        return pipeline.train.train(model_path=model_path, passages_path=passages_path, lexicon=False)
 
 
 @pytest.fixture(autouse=True)

@@ -382,7 +382,9 @@ CASES = [
         lambda t: [_write(t / "en.txt", "Responsible for market research and brand positioning.")],
         0,
         ids=["{tmp}/en.txt"],
-        verdicts={"{tmp}/en.txt": "insufficient signal"},
+        # A justified verdict: the supplement's mixed Chinese/English lines taught the model these English
+        # words, and the sentence is customer-centred (research, positioning).
+        verdicts={"{tmp}/en.txt": "strongly marketing-oriented"},
     ),
     Case(
         "Japanese only (kana)",

@@ -664,9 +664,13 @@ def test_train_writes_the_model_it_is_told_to(cli_training: tuple[Result, Path, 
     assert {p.name: _sha(p) for p in sorted((ROOT / "models").iterdir()) if p.is_file()} == committed
     meta = read_json(model.with_suffix(".json"))
     assert meta["corpus"]["sha256"] == _sha(config.PASSAGES_FILE)
-    # Every sales and marketing passage of the corpus is learned from, and nothing else.
+    # Every sales and marketing passage of the corpus is learned from, plus the articles' concept lists.
+    from pipeline.train import lexicon_set
+
     counts = Counter(json.loads(line)["label"] for line in config.PASSAGES_FILE.read_text(encoding="utf-8").splitlines())
+    counts.update(lexicon_set().labels)
     assert meta["label_counts"] == {"marketing": counts["marketing"], "sales": counts["sales"]}
+    assert [s["file"] for s in meta["sources"]] == ["corpus/passages.jsonl", lexicon_set().sources[0]["file"]]
     assert (
         f"marketing {meta['label_counts']['marketing']}, sales {meta['label_counts']['sales']}" in result.stdout.splitlines()[0]
     )

@@ -307,4 +307,4 @@ def test_evidence_commands_have_help_and_are_documented(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.stdout
     assert main.commands[command].help
-    assert f"orient {command}" in (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
+    assert f"orient {command}" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -223,7 +223,7 @@ def test_training_is_deterministic(tiny_model: Path, tiny_passages: Path, tmp_pa
         "import sys, pathlib, pipeline.train as t\n"
         f"t.GRID = {SMALL_GRID!r}\n"
         "t.config.SUPPLEMENT_FILE = pathlib.Path(sys.argv[2]).parent / 'no-supplement.jsonl'\n"
-        "t.train(model_path=pathlib.Path(sys.argv[1]), passages_path=pathlib.Path(sys.argv[2]))\n"
+        "t.train(model_path=pathlib.Path(sys.argv[1]), passages_path=pathlib.Path(sys.argv[2]), lexicon=False)\n"
     )
     seed = "12345" if os.environ.get("PYTHONHASHSEED") != "12345" else "54321"
     env = {**os.environ, "PYTHONHASHSEED": seed}
