@@ -54,8 +54,8 @@ evaluate: $(STAMP)  ## Write reports/evaluation.md: figures per evaluation set a
 	$(BIN)/orient evaluate --report reports/evaluation.md --levers
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy pipeline
 
 bench: $(STAMP)  ## Measure speed and memory (segmenters, batch, cold start, cores, 1 GB, Dask) into reports/benchmark.md

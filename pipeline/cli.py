@@ -27,16 +27,27 @@ def _fail(exc: OrientError) -> click.ClickException:
 
 def model_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """Add --model (env ORIENT_MODEL) to a command."""
-    return click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), envvar="ORIENT_MODEL",
-                        show_envvar=True, help=_MODEL_HELP)(f)
+    return click.option(
+        "--model",
+        "model_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="ORIENT_MODEL",
+        show_envvar=True,
+        help=_MODEL_HELP,
+    )(f)
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Add --format and -o/--output to a command that prints records."""
-    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write to this file (atomically: it appears only when complete).")(f)
-    f = click.option("--format", "fmt", type=click.Choice(FORMATS),
-                     help="Output format. Default: table on a terminal, jsonl otherwise.")(f)
+    f = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to this file (atomically: it appears only when complete).",
+    )(f)
+    f = click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, jsonl otherwise."
+    )(f)
     return f
 
 
@@ -137,26 +148,66 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 @click.option("--text", "texts", multiple=True, help="Score this string (repeatable).")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records.")
 @click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records.")
-@click.option("--input-format", type=click.Choice(["auto", "text", "jsonl", "csv"]), default="auto", show_default=True,
-              help="How to read INPUTS (auto: by suffix; standard input is text).")
+@click.option(
+    "--input-format",
+    type=click.Choice(["auto", "text", "jsonl", "csv"]),
+    default="auto",
+    show_default=True,
+    help="How to read INPUTS (auto: by suffix; standard input is text).",
+)
 @click.option("--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
-              help="Largest document accepted, in bytes; larger ones are refused and named.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Largest document accepted, in bytes; larger ones are refused and named.",
+)
 @click.option("--explain", is_flag=True, help="Add each document's sentences and its terms' character spans (json/jsonl).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted batch: keep the records in -o FILE (JSON lines) "
-              "and score only the documents not yet in it.")
-@click.option("--trust-model", is_flag=True, help="Load a model file that has no matching metadata (unchecked: a model "
-              "file is code; use only on files you trust).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), envvar="ORIENT_JOBS", show_envvar=True,
-              help="Worker processes for a batch. Default: the number of available cores.")
-@click.option("--scheduler", metavar="ADDRESS", envvar="ORIENT_SCHEDULER", show_envvar=True,
-              help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient[dask]').")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted batch: keep the records in -o FILE (JSON lines) and score only the documents not yet in it.",
+)
+@click.option(
+    "--trust-model",
+    is_flag=True,
+    help="Load a model file that has no matching metadata (unchecked: a model file is code; use only on files you trust).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    envvar="ORIENT_JOBS",
+    show_envvar=True,
+    help="Worker processes for a batch. Default: the number of available cores.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="ORIENT_SCHEDULER",
+    show_envvar=True,
+    help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient[dask]').",
+)
 @output_options
 @model_option
-def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_field: str, input_format: str,
-          encoding: str | None, max_bytes: int, explain: bool, fmt: str | None, output: Path | None,
-          model_path: Path | None, resume: bool = False, trust_model: bool = False, jobs: int | None = None,
-          scheduler: str | None = None) -> None:
+def score(
+    inputs: tuple[str, ...],
+    texts: tuple[str, ...],
+    text_field: str,
+    id_field: str,
+    input_format: str,
+    encoding: str | None,
+    max_bytes: int,
+    explain: bool,
+    fmt: str | None,
+    output: Path | None,
+    model_path: Path | None,
+    resume: bool = False,
+    trust_model: bool = False,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
     \b
@@ -170,13 +221,16 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
     """
     if not inputs and not texts:
         if sys.stdin.isatty():
-            raise click.UsageError("Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. "
-                                   "orient score examples/")
+            raise click.UsageError(
+                "Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. orient score examples/"
+            )
         inputs = ("-",)
     fmt = fmt or ("table" if output is None and sys.stdout.isatty() and not explain else "jsonl")
     if explain and fmt not in ("json", "jsonl"):
-        raise click.UsageError(f"--explain adds sentences and spans, which --format {fmt} cannot carry: use --format json "
-                               "or jsonl, or `orient explain FILE` to read them.")
+        raise click.UsageError(
+            f"--explain adds sentences and spans, which --format {fmt} cannot carry: use --format json "
+            "or jsonl, or `orient explain FILE` to read them."
+        )
     if resume and (output is None or fmt != "jsonl"):
         raise click.UsageError("--resume continues a JSON-lines output: give -o FILE (with --format jsonl, the default).")
     clf = _load(model_path, trust=trust_model)
@@ -184,8 +238,9 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
     writer = make_writer(fmt, stream)
     failures = 0
     progress = _Progress()
-    docs = _documents(texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding,
-                      fmt=input_format, max_bytes=max_bytes)
+    docs = _documents(
+        texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding, fmt=input_format, max_bytes=max_bytes
+    )
     if resume:
         from pipeline.resume import skip_done
 
@@ -216,7 +271,9 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
         if atomic is not None:
             atomic.discard()
         where = f"; {atomic.hint()}" if hasattr(atomic, "hint") else ""
-        click.echo(("\n" if progress.enabled else "") + f"orient: interrupted after {progress.count} document(s){where}.", err=True)
+        click.echo(
+            ("\n" if progress.enabled else "") + f"orient: interrupted after {progress.count} document(s){where}.", err=True
+        )
         sys.exit(130)
     except BaseException:
         if atomic is not None:
@@ -230,8 +287,9 @@ def score(inputs: tuple[str, ...], texts: tuple[str, ...], text_field: str, id_f
         sys.exit(1)
 
 
-def _scored(documents: Iterator[Document | Failure], clf: Any, method: str, encode: Any, jobs: int | None,
-            scheduler: str | None) -> Iterator[tuple[Document | Failure, Any]]:
+def _scored(
+    documents: Iterator[Document | Failure], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
+) -> Iterator[tuple[Document | Failure, Any]]:
     """Each document with its encoded record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
@@ -247,10 +305,21 @@ def _scored(documents: Iterator[Document | Failure], clf: Any, method: str, enco
 
 
 @main.command()
-@click.option("--data", "data", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Also learn from this labelled .jsonl/.csv file (fields text, label: sales|marketing). Repeatable.")
-@click.option("--format", "model_format", type=click.Choice(["joblib", "skops"]), default="joblib", show_default=True,
-              help="Model file format: joblib (a pickle) or skops (loads only allow-listed types).")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also learn from this labelled .jsonl/.csv file (fields text, label: sales|marketing). Repeatable.",
+)
+@click.option(
+    "--format",
+    "model_format",
+    type=click.Choice(["joblib", "skops"]),
+    default="joblib",
+    show_default=True,
+    help="Model file format: joblib (a pickle) or skops (loads only allow-listed types).",
+)
 @model_option
 def train(data: tuple[Path, ...], model_path: Path | None, model_format: str = "joblib") -> None:
     """Rebuild the model from the corpus (plus --data files) and print its cross-validated figures.
@@ -292,11 +361,18 @@ def _set_summary(name: str, f: dict[str, Any]) -> str:
     lines = [f"{name}: {f['n']} documents, insufficient signal {f['insufficient_signal_rate']:.1%}"]
     if "macro_f1" in f:
         lines.append(f"  accuracy {f['accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  Brier {f['brier']:.3f}")
-        lines += [f"  {k:<9} precision {v['precision']:.3f}  recall {v['recall']:.3f}  (n={v['support']})" for k, v in f["per_class"].items()]
+        lines += [
+            f"  {k:<9} precision {v['precision']:.3f}  recall {v['recall']:.3f}  (n={v['support']})"
+            for k, v in f["per_class"].items()
+        ]
         conf = f["confusion"]
-        lines.append("  confusion (rows gold, columns predicted): "
-                     + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
-        lines += [f"  worst: {e['id']} gold {e['gold']}, P(marketing) {e['marketing_probability']:.2f}" for e in f["worst_errors"][:3]]
+        lines.append(
+            "  confusion (rows gold, columns predicted): "
+            + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf)
+        )
+        lines += [
+            f"  worst: {e['id']} gold {e['gold']}, P(marketing) {e['marketing_probability']:.2f}" for e in f["worst_errors"][:3]
+        ]
     return "\n".join(lines)
 
 
@@ -370,8 +446,13 @@ def words(limit: int, fmt: str, model_path: Path | None) -> None:
     clf = _load(model_path)
     strongest = clf.strongest_terms(limit)
     if fmt == "json":
-        click.echo(json.dumps({side: [{"term": t, "weight": round(w, 4)} for t, w in pairs] for side, pairs in strongest.items()},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {side: [{"term": t, "weight": round(w, 4)} for t, w in pairs] for side, pairs in strongest.items()},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     from pipeline.writers import display_width
 
@@ -397,14 +478,18 @@ def corpus() -> None:
     from pipeline.corpus import build
 
     if not config.RAW_FILE.exists():
-        raise click.ClickException(f"No source page at {config.RAW_FILE}; rebuilding the corpus needs a source checkout of orient.")
+        raise click.ClickException(
+            f"No source page at {config.RAW_FILE}; rebuilding the corpus needs a source checkout of orient."
+        )
     try:
         passages = build()
     except OrientError as exc:
         raise _fail(exc) from None
     counts = Counter(p.label for p in passages)
-    click.echo(f"{len(passages)} passages written to {config.PASSAGES_FILE}: "
-               + ", ".join(f"{k} {counts[k]}" for k in ("sales", "marketing", "neutral")))
+    click.echo(
+        f"{len(passages)} passages written to {config.PASSAGES_FILE}: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("sales", "marketing", "neutral"))
+    )
 
 
 @main.command()
@@ -427,9 +512,12 @@ def info(fmt: str, model_path: Path | None) -> None:
     click.echo(f"corpus sha256: {meta['corpus']['sha256']}")
     click.echo(f"settings: {json.dumps(meta['params'])}; vocabulary {meta['vocabulary_size']} terms")
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
-    click.echo("verdict bands on P(marketing): " + ", ".join(str(b) for b in meta["verdict"]["bands"])
-               + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms"
-               + f" or an orientation signal below {meta['verdict'].get('gate', 0.0)}")
+    click.echo(
+        "verdict bands on P(marketing): "
+        + ", ".join(str(b) for b in meta["verdict"]["bands"])
+        + f"; insufficient signal below {meta['verdict']['min_signal_terms']} signal terms"
+        + f" or an orientation signal below {meta['verdict'].get('gate', 0.0)}"
+    )
 
 
 # --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)

@@ -45,16 +45,72 @@ _CRUFT = (
 
 # First-pass cues, straight from ORIENTATION.md's table; a reviewed decision overrides them.
 MARKETING_CUES = (
-    "需求", "调研", "调查", "细分", "目标市场", "定位", "品牌", "战略", "长远", "长期", "未来",
-    "永续", "长利", "创造客户", "满意", "由外而内", "以外向内", "从外往里", "体系", "系统",
-    "产品定义", "新产品", "研发", "策划", "创新", "价值", "4Ps", "以客户为中心", "以市场为导向",
-    "关系营销", "信任", "让产品好卖", "好卖",
+    "需求",
+    "调研",
+    "调查",
+    "细分",
+    "目标市场",
+    "定位",
+    "品牌",
+    "战略",
+    "长远",
+    "长期",
+    "未来",
+    "永续",
+    "长利",
+    "创造客户",
+    "满意",
+    "由外而内",
+    "以外向内",
+    "从外往里",
+    "体系",
+    "系统",
+    "产品定义",
+    "新产品",
+    "研发",
+    "策划",
+    "创新",
+    "价值",
+    "4Ps",
+    "以客户为中心",
+    "以市场为导向",
+    "关系营销",
+    "信任",
+    "让产品好卖",
+    "好卖",
 )
 SALES_CUES = (
-    "现有产品", "现有的产品", "已有的产品", "固有产品", "库存", "业绩", "定额", "指标", "签单",
-    "定单", "成交", "回款", "说服", "技巧", "话术", "折扣", "促销", "价格战", "战术", "眼前",
-    "短利", "短期", "由内向外", "从里往外", "推销", "卖好", "销售额", "销量", "个人对个人",
-    "搞定客户", "拿到定单",
+    "现有产品",
+    "现有的产品",
+    "已有的产品",
+    "固有产品",
+    "库存",
+    "业绩",
+    "定额",
+    "指标",
+    "签单",
+    "定单",
+    "成交",
+    "回款",
+    "说服",
+    "技巧",
+    "话术",
+    "折扣",
+    "促销",
+    "价格战",
+    "战术",
+    "眼前",
+    "短利",
+    "短期",
+    "由内向外",
+    "从里往外",
+    "推销",
+    "卖好",
+    "销售额",
+    "销量",
+    "个人对个人",
+    "搞定客户",
+    "拿到定单",
 )
 
 
@@ -143,8 +199,17 @@ def _pieces(raw: str) -> Iterator[_Piece]:
         pos = 0
         for m in re.finditer(re.escape(_MARKER), body):
             segments.append((pos, m.start()))
-            yield _Piece(article, paragraph, 0, 0, line_no, line_start + m.start(), line_start + m.end(),
-                         "cruft", "site marker 【推销与营销的关系】")
+            yield _Piece(
+                article,
+                paragraph,
+                0,
+                0,
+                line_no,
+                line_start + m.start(),
+                line_start + m.end(),
+                "cruft",
+                "site marker 【推销与营销的关系】",
+            )
             pos = m.end()
         segments.append((pos, len(body)))
         sentence = 0
@@ -157,12 +222,15 @@ def _pieces(raw: str) -> Iterator[_Piece]:
                     if not _has_letters(raw[sent_s:sent_e]):
                         continue
                     sentence += 1
-                    clause = 0
-                    for cl_s, cl_e in _clauses(raw, sent_s, sent_e):
-                        clause += 1
+                    for clause, (cl_s, cl_e) in enumerate(_clauses(raw, sent_s, sent_e), start=1):
                         kind = "clause"
-                        if (sentence == 1 and clause == 1 and cl_e - cl_s <= 25 and cl_e == line_start + len(body.rstrip())
-                                and not re.search(r"[。！？!?,，;；]", raw[cl_s:cl_e])):
+                        if (
+                            sentence == 1
+                            and clause == 1
+                            and cl_e - cl_s <= 25
+                            and cl_e == line_start + len(body.rstrip())
+                            and not re.search(r"[。！？!?,，;；]", raw[cl_s:cl_e])
+                        ):
                             kind = "heading"
                         yield _Piece(article, paragraph, sentence, clause, line_no, cl_s, cl_e, kind, "")
 
@@ -204,7 +272,9 @@ def read_decisions(path: Path = config.DECISIONS_FILE) -> dict[str, Decision]:
     if not path.exists():
         return decisions
     with path.open(encoding="utf-8", newline="") as fh:
-        rows = csv.reader((line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.reader(
+            (line for line in fh if line.strip() and not line.startswith("#")), delimiter="\t", quoting=csv.QUOTE_NONE
+        )
         for lineno, row in enumerate(rows, start=1):
             if len(row) != 4:
                 raise OrientError(f"{path.name}: row {lineno} has {len(row)} fields, expected 4 (id, label, excerpt, reason).")
@@ -227,7 +297,7 @@ def build_passages(raw: str, decisions: dict[str, Decision]) -> list[Passage]:
         pid = f"a{p.article}-p{p.paragraph:03d}-s{p.sentence:02d}-c{p.clause:02d}"
         if p.kind == "cruft":
             pid = f"a{p.article}-p{p.paragraph:03d}-x{p.start}"
-        original = raw[p.start:p.end]
+        original = raw[p.start : p.end]
         text = normalise(original)
         if p.kind == "cruft":
             label, how, reason = config.NEUTRAL, "rule:cruft", p.cruft_reason
@@ -239,11 +309,28 @@ def build_passages(raw: str, decisions: dict[str, Decision]) -> list[Passage]:
         decision = decisions.get(pid)
         if decision is not None:
             if not text.startswith(decision.excerpt):
-                raise OrientError(f"decisions.tsv: passage {pid} now starts {text[:12]!r}, not {decision.excerpt!r}; review it again.")
+                raise OrientError(
+                    f"decisions.tsv: passage {pid} now starts {text[:12]!r}, not {decision.excerpt!r}; review it again."
+                )
             label, how, reason = decision.label, "decision", decision.reason
         seen.add(pid)
-        passages.append(Passage(pid, p.article, p.paragraph, p.sentence, p.clause, p.line, (p.start, p.end),
-                                original, text, p.kind, label, how, reason))
+        passages.append(
+            Passage(
+                pid,
+                p.article,
+                p.paragraph,
+                p.sentence,
+                p.clause,
+                p.line,
+                (p.start, p.end),
+                original,
+                text,
+                p.kind,
+                label,
+                how,
+                reason,
+            )
+        )
     stale = sorted(set(decisions) - seen)
     if stale:
         raise OrientError(f"decisions.tsv names passages that no longer exist: {', '.join(stale[:5])}.")

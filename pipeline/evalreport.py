@@ -14,7 +14,7 @@ SET_TITLES = {
     "plans": "(b) plans and memos",
     "hard": "(c) hard cases: department word points the other way",
     "neutral": "(d) no orientation",
-    "sealed": "sealed held-out set: written after the model was frozen, scored once, never tuned on",
+    "sealed": "sealed held-out set: written by an author who saw no training or evaluation data; never used to choose anything",
 }
 
 
@@ -49,15 +49,20 @@ def set_section(name: str, figures: dict[str, Any]) -> str:
         "",
         "| P(marketing) | n | mean P | share marketing |",
         "|---|---|---|---|",
-        *[f"| {r['bin']} | {r['n']} | {r['mean_probability'] if r['n'] else '–'} | {r['marketing_share'] if r['n'] else '–'} |"
-          for r in figures["reliability"]],
+        *[
+            f"| {r['bin']} | {r['n']} | {r['mean_probability'] if r['n'] else '–'} | {r['marketing_share'] if r['n'] else '–'} |"
+            for r in figures["reliability"]
+        ],
         "",
         "Worst errors (most confident wrong answers) with their strongest evidence",
         "",
         "| id | gold | P(marketing) | sales-side terms | marketing-side terms |",
         "|---|---|---|---|---|",
-        *[f"| {e['id']} | {e['gold']} | {e['marketing_probability']:.3f} | {' '.join(e['evidence']['sales'])} | "
-          f"{' '.join(e['evidence']['marketing'])} |" for e in figures["worst_errors"]],
+        *[
+            f"| {e['id']} | {e['gold']} | {e['marketing_probability']:.3f} | {' '.join(e['evidence']['sales'])} | "
+            f"{' '.join(e['evidence']['marketing'])} |"
+            for e in figures["worst_errors"]
+        ],
     ]
     if not figures["worst_errors"]:
         lines.append("| – | | | | |")
@@ -77,7 +82,8 @@ def levers_section(rows: Sequence[dict[str, Any]], grid_rows: Sequence[dict[str,
         abstain = "–"
         if "headline" in r:
             h = r["headline"]
-            chosen = f"{h['postings']['macro_f1']:.3f} / {h['plans']['macro_f1']:.3f} / {h['hard']['macro_f1']:.3f} (t={r['chosen']['threshold']})"
+            f1 = " / ".join(f"{h[name]['macro_f1']:.3f}" for name in ("postings", "plans", "hard"))
+            chosen = f"{f1} (t={r['chosen']['threshold']})"
             oriented = [h[s] for s in ("postings", "plans", "hard")]
             rate = sum(o["insufficient_signal_rate"] * o["n"] for o in oriented) / sum(o["n"] for o in oriented)
             abstain = f"{_pct(h['neutral']['insufficient_signal_rate'])} / {_pct(rate)}"
@@ -85,16 +91,25 @@ def levers_section(rows: Sequence[dict[str, Any]], grid_rows: Sequence[dict[str,
             f"| **{r['key']}** {r['description']} | {r['n_train']} | {r['article_cv_macro_f1']:.3f} | {f['postings']:.3f} | "
             f"{f['plans']:.3f} | {f['hard']:.3f} | {r['brier']:.3f} | {chosen} | {abstain} | {r['decision']} |"
         )
-    out += ["", "Searched hyper-parameters (shipped model's training data): best grouped-CV macro-F1 reached with each value", "",
-            "| parameter | value | best grouped-CV macro-F1 |", "|---|---|---|"]
+    out += [
+        "",
+        "Searched hyper-parameters (shipped model's training data): best grouped-CV macro-F1 reached with each value",
+        "",
+        "| parameter | value | best grouped-CV macro-F1 |",
+        "|---|---|---|",
+    ]
     out += [f"| {g['parameter']} | {json.dumps(g['value'])} | {g['best_grouped_cv_macro_f1']:.3f} |" for g in grid_rows]
-    out += ["", f"Probability calibration (Platt scaling fitted on out-of-fold training probabilities): Brier on (a)–(c) "
-            f"{calibration['brier_before']:.4f} before, {calibration['brier_after']:.4f} after. Not adopted: the verdict "
-            "bands, chosen on the sets, already map probabilities to verdicts, and unscaled probabilities keep the "
-            "linear export equal to scikit-learn's `predict_proba`.",
-            "",
-            "Class weights, sublinear TF, word bigrams and C are searched by grouped CV for every training (table above): "
-            "each is kept or dropped by that search, not by hand.", ""]
+    out += [
+        "",
+        f"Probability calibration (Platt scaling fitted on out-of-fold training probabilities): Brier on (a)–(c) "
+        f"{calibration['brier_before']:.4f} before, {calibration['brier_after']:.4f} after. Not adopted: the verdict "
+        "bands, chosen on the sets, already map probabilities to verdicts, and unscaled probabilities keep the "
+        "linear export equal to scikit-learn's `predict_proba`.",
+        "",
+        "Class weights, sublinear TF, word bigrams and C are searched by grouped CV for every training (table above): "
+        "each is kept or dropped by that search, not by hand.",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -102,8 +117,11 @@ def render(meta: dict[str, Any], per_set: dict[str, dict[str, Any]], levers: str
     """The whole report."""
     cv = meta["cv"]
     v = meta["verdict"]
-    sources = "\n".join(f"- `{s['file']}`: {s['count']} documents ({', '.join(f'{k} {n}' for k, n in s['labels'].items())}), "
-                        f"sha256 `{s['sha256'][:16]}…`" for s in meta["sources"])
+    sources = "\n".join(
+        f"- `{s['file']}`: {s['count']} documents ({', '.join(f'{k} {n}' for k, n in s['labels'].items())}), "
+        f"sha256 `{s['sha256'][:16]}…`"
+        for s in meta["sources"]
+    )
     parts = [
         "# Evaluation of the shipped model",
         "",
@@ -122,7 +140,8 @@ def render(meta: dict[str, Any], per_set: dict[str, dict[str, Any]], levers: str
         "",
         "## Verdict settings (chosen on the evaluation sets, so the figures below are not a blind test)",
         "",
-        f"- decision threshold on P(marketing): **{v['threshold']}** (maximises the mean macro-F1 of sets a–c; ties go nearest 0.5)",
+        f"- decision threshold on P(marketing): **{v['threshold']}** "
+        "(maximises the mean macro-F1 of sets a–c; ties go nearest 0.5)",
         f"- bands: strongly sales < {v['bands'][0]} ≤ sales < {v['bands'][1]} ≤ balanced < {v['bands'][2]} ≤ marketing < "
         f"{v['bands'][3]} ≤ strongly marketing (balanced: narrowest band outside which 95% of a–c are right; "
         "strongly: where 98% are right)",
@@ -166,13 +185,23 @@ def lever_study(clf: Any, progress: Callable[[str], None]) -> str:
     progress("lever study: hyper-parameter grid and calibration")
     data = training_set()
     meta = clf.metadata
-    params = {**meta["params"], "ngram_range": tuple(meta["params"]["ngram_range"]), "stop_words": meta["department_words_masked"] or None}
+    params = {
+        **meta["params"],
+        "ngram_range": tuple(meta["params"]["ngram_range"]),
+        "stop_words": meta["department_words_masked"] or None,
+    }
     oof = levers.out_of_fold_probabilities(params, data)
-    held = [Scored(d.id, d.label, clf.score(d.text).marketing_probability, ()) for name in levers.ORIENTED_SETS for d in eval_set_docs(name)]
+    held = [
+        Scored(d.id, d.label, clf.score(d.text).marketing_probability, ())
+        for name in levers.ORIENTED_SETS
+        for d in eval_set_docs(name)
+    ]
     return levers_section(rows, levers.grid_levers(data), levers.platt(oof, held))
 
 
-def write_report(path: Path, clf: Any, per_set: dict[str, dict[str, Any]], with_levers: bool, progress: Callable[[str], None]) -> None:
+def write_report(
+    path: Path, clf: Any, per_set: dict[str, dict[str, Any]], with_levers: bool, progress: Callable[[str], None]
+) -> None:
     """Write the Markdown report atomically."""
     from pipeline.files import atomic_write
 

@@ -74,7 +74,9 @@ def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) ->
     for step in range(30, 71):
         t = step / 100
         f1 = sum(
-            classification_figures([s.gold for s in docs], ["marketing" if s.probability >= t else "sales" for s in docs])["macro_f1"]
+            classification_figures([s.gold for s in docs], ["marketing" if s.probability >= t else "sales" for s in docs])[
+                "macro_f1"
+            ]
             for name, docs in scored.items()
             if name != "neutral"
         )
@@ -93,7 +95,9 @@ def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) ->
                 neutral_rate = sum(abstains(s, trial) for s in neutral) / max(1, len(neutral))
                 oriented_rate = sum(abstains(s, trial) for s in oriented) / max(1, len(oriented))
                 worst_set = max(
-                    sum(abstains(s, trial) for s in docs) / max(1, len(docs)) for name, docs in scored.items() if name != "neutral"
+                    sum(abstains(s, trial) for s in docs) / max(1, len(docs))
+                    for name, docs in scored.items()
+                    if name != "neutral"
                 )
                 key = (worst_set < 0.05, neutral_rate - oriented_rate, -g)
                 if best_key is None or key > best_key:
@@ -108,9 +112,19 @@ def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) ->
 
     inner = next((w for w in (0.05, 0.1, 0.15, 0.2) if accuracy_outside(w) >= 0.95), 0.2)
     outer = next((w for w in (0.2, 0.25, 0.3, 0.35, 0.4) if w > inner and accuracy_outside(w) >= 0.98), 0.4)
-    bands = [round(max(0.01, best_t - outer), 2), round(best_t - inner, 2), round(best_t + inner, 2), round(min(0.99, best_t + outer), 2)]
-    return {"threshold": best_t, "bands": bands, "signal_weight": round(chosen["signal_weight"], 6),
-            "min_signal_terms": chosen["min_signal_terms"], "gate": chosen["gate"]}
+    bands = [
+        round(max(0.01, best_t - outer), 2),
+        round(best_t - inner, 2),
+        round(best_t + inner, 2),
+        round(min(0.99, best_t + outer), 2),
+    ]
+    return {
+        "threshold": best_t,
+        "bands": bands,
+        "signal_weight": round(chosen["signal_weight"], 6),
+        "min_signal_terms": chosen["min_signal_terms"],
+        "gate": chosen["gate"],
+    }
 
 
 def verdict_settings(linear: LinearModel) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -171,7 +185,9 @@ def evaluate(clf: Any, docs: Sequence[Any]) -> dict[str, Any]:
     truth = [1.0 if g == "marketing" else 0.0 for g in gold]
     figures["brier"] = round(sum((p - t) ** 2 for p, t in zip(probs, truth, strict=True)) / n, 4)
     figures["reliability"] = reliability(gold, probs)
-    errors = [(abs(r.marketing_probability - t), d, r) for d, r, t in zip(docs, results, truth, strict=True) if r.label != d.label]
+    errors = [
+        (abs(r.marketing_probability - t), d, r) for d, r, t in zip(docs, results, truth, strict=True) if r.label != d.label
+    ]
     errors.sort(key=lambda e: (-e[0], e[1].id))
     figures["worst_errors"] = [
         {

@@ -64,26 +64,64 @@ def _with_lexicon() -> TrainingSet:
 
 
 VARIANTS = (
-    Variant("A", "articles, first-pass rule labels", _rule_labelled, False,
-            decision="dropped: its article CV is scored against its own rule labels (circular); the rules "
-            "mislabel contrasts and relationship sentences, which ORIENTATION.md forbids"),
+    Variant(
+        "A",
+        "articles, first-pass rule labels",
+        _rule_labelled,
+        False,
+        decision="dropped: its article CV is scored against its own rule labels (circular); the rules "
+        "mislabel contrasts and relationship sentences, which ORIENTATION.md forbids",
+    ),
     Variant("B", "articles, reviewed clause labels (the foundation model)", corpus_set, False, decision="baseline"),
-    Variant("C", "B + department words masked", corpus_set, True,
-            decision="kept (in E): judged on set (c), where it gains; it costs some article CV, whose essays are about those words"),
+    Variant(
+        "C",
+        "B + department words masked",
+        corpus_set,
+        True,
+        decision="kept (in E): judged on set (c), where it gains; it costs some article CV, whose essays are about those words",
+    ),
     Variant("D", "B + supplementary passages", _with_supplement, False, decision="kept (in E): the largest gain on every set"),
     Variant("E", "D + department words masked", _with_supplement, True, decision="kept"),
-    Variant("F", "E + neutral passages as a third class", _with_supplement, True, "three-class",
-            decision="dropped: lower article CV; the neutral passages serve better as the gate (I)"),
-    Variant("G", "E + character 2–3-grams beside the words", _with_supplement, True, "char-ngrams",
-            decision="dropped: +0.02 article CV (one article moves it by ±0.03) and no change on a–c, at the price of "
-            "evidence that no longer maps to words and a scorer that needs scikit-learn"),
-    Variant("H", "E + the articles' concept lists as one-term training documents", _with_lexicon, True,
-            decision="kept (in I): wins back the article CV that masking costs (above B), no change on a–c"),
-    Variant("I", "H + orientation gate trained on the neutral passages (the shipped model)", _with_lexicon, True, gate=True,
-            decision="kept: the only variant that says `insufficient signal` for set (d) without abstaining on a–c"),
+    Variant(
+        "F",
+        "E + neutral passages as a third class",
+        _with_supplement,
+        True,
+        "three-class",
+        decision="dropped: lower article CV; the neutral passages serve better as the gate (I)",
+    ),
+    Variant(
+        "G",
+        "E + character 2–3-grams beside the words",
+        _with_supplement,
+        True,
+        "char-ngrams",
+        decision="dropped: +0.02 article CV (one article moves it by ±0.03) and no change on a–c, at the price of "
+        "evidence that no longer maps to words and a scorer that needs scikit-learn",
+    ),
+    Variant(
+        "H",
+        "E + the articles' concept lists as one-term training documents",
+        _with_lexicon,
+        True,
+        decision="kept (in I): wins back the article CV that masking costs (above B), no change on a–c",
+    ),
+    Variant(
+        "I",
+        "H + orientation gate trained on the neutral passages (the shipped model)",
+        _with_lexicon,
+        True,
+        gate=True,
+        decision="kept: the only variant that says `insufficient signal` for set (d) without abstaining on a–c",
+    ),
 )
 # A smaller grid keeps the study to minutes; the shipped model searches the full one.
-STUDY_GRID: dict[str, list[Any]] = {"C": [3.0, 30.0], "ngram_range": [(1, 2)], "sublinear_tf": [True, False], "class_weight": ["balanced", None]}
+STUDY_GRID: dict[str, list[Any]] = {
+    "C": [3.0, 30.0],
+    "ngram_range": [(1, 2)],
+    "sublinear_tf": [True, False],
+    "class_weight": ["balanced", None],
+}
 
 
 def _neutral_texts() -> list[str]:
@@ -110,7 +148,10 @@ def _probabilities(variant: Variant, params: dict[str, Any], data: TrainingSet, 
     base = build_pipeline({**params, "tokenizer": _cv_tokenize})
     if variant.predictor == "char-ngrams":
         union = FeatureUnion(
-            [("words", base.named_steps["tfidf"]), ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), preprocessor=normalise))]
+            [
+                ("words", base.named_steps["tfidf"]),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), preprocessor=normalise)),
+            ]
         )
         pipe = Pipeline([("features", union), ("clf", base.named_steps["clf"])])
         pipe.fit(data.texts, data.labels)
@@ -162,9 +203,9 @@ def run_variant(variant: Variant) -> dict[str, Any]:
         else:
             scored[name] = score_raw(linear, docs)
     at_half = {
-        name: classification_figures([s.gold for s in scored[name]], ["marketing" if s.probability >= 0.5 else "sales" for s in scored[name]])[
-            "macro_f1"
-        ]
+        name: classification_figures(
+            [s.gold for s in scored[name]], ["marketing" if s.probability >= 0.5 else "sales" for s in scored[name]]
+        )["macro_f1"]
         for name in ORIENTED_SETS
     }
     row: dict[str, Any] = {
@@ -198,12 +239,14 @@ def grid_levers(data: TrainingSet, mask: bool = True) -> list[dict[str, Any]]:
     rows = []
     for key in ("C", "ngram_range", "sublinear_tf", "class_weight"):
         values = []
-        for params, score in scores:
+        for params, _ in scores:
             if params[key] not in values:
                 values.append(params[key])
         for value in values:
             best = max(score for params, score in scores if params[key] == value)
-            rows.append({"parameter": key, "value": list(value) if isinstance(value, tuple) else value, "best_grouped_cv_macro_f1": best})
+            rows.append(
+                {"parameter": key, "value": list(value) if isinstance(value, tuple) else value, "best_grouped_cv_macro_f1": best}
+            )
     return rows
 
 
@@ -221,7 +264,9 @@ def platt(scored_train: Sequence[tuple[float, str]], scored_eval: Sequence[Score
     after = [float(cal.predict_proba([[logit(s.probability)]])[0][col]) for s in scored_eval]
     return {
         "brier_before": _brier(scored_eval),
-        "brier_after": round(sum((p - (s.gold == "marketing")) ** 2 for p, s in zip(after, scored_eval, strict=True)) / len(scored_eval), 4),
+        "brier_after": round(
+            sum((p - (s.gold == "marketing")) ** 2 for p, s in zip(after, scored_eval, strict=True)) / len(scored_eval), 4
+        ),
     }
 
 

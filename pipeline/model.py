@@ -96,16 +96,16 @@ class LinearModel:
     def to_dict(self) -> dict[str, Any]:
         """The export as plain data."""
         return {
-                "format": FORMAT_VERSION,
-                "ngram_range": list(self.ngram_range),
-                "sublinear_tf": self.sublinear_tf,
-                "stop_words": sorted(self.stop_words),
-                "intercept": self.intercept,
-                "terms": list(self.vocabulary),
-                "idf": self.idf,
-                "weights": self.weights,
-                **({"gate": self.gate.to_dict()} if self.gate is not None else {}),
-            }
+            "format": FORMAT_VERSION,
+            "ngram_range": list(self.ngram_range),
+            "sublinear_tf": self.sublinear_tf,
+            "stop_words": sorted(self.stop_words),
+            "intercept": self.intercept,
+            "terms": list(self.vocabulary),
+            "idf": self.idf,
+            "weights": self.weights,
+            **({"gate": self.gate.to_dict()} if self.gate is not None else {}),
+        }
 
     def to_json(self) -> str:
         """Serialise to JSON with exact float round-trips."""

@@ -38,7 +38,7 @@ class Evidence(NamedTuple):  # a named tuple: built ~100 times per document, and
     """One term's pull on the score: positive towards marketing, negative towards sales."""
 
     term: str
-    count: int
+    count: int  # type: ignore[assignment]  # the public field name shadows tuple.count, which nothing here uses
     contribution: float
     spans: tuple[tuple[int, int], ...] = ()  # where it occurs in the original text (explain only)
 
@@ -228,4 +228,3 @@ def load(path: str | Path | None = None, *, trust: bool = False) -> Classifier:
         return clf
     meta = read_metadata(model_path)
     return Classifier(load_linear(model_path, meta), meta, model_path)
-

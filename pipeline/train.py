@@ -35,14 +35,34 @@ GRID: dict[str, list[Any]] = {
 # Department names say who wrote a text, not how it thinks (ORIENTATION.md); the model must not
 # learn them, so they are removed before n-grams are formed, in training and in scoring alike.
 DEPARTMENT_WORDS = (
-    "营销", "销售", "推销", "市场营销", "行销", "市场部", "销售部", "营销部", "营销中心", "销售员", "业务员",
-    "sales", "marketing",
+    "营销",
+    "销售",
+    "推销",
+    "市场营销",
+    "行销",
+    "市场部",
+    "销售部",
+    "营销部",
+    "营销中心",
+    "销售员",
+    "业务员",
+    "sales",
+    "marketing",
 )  # each is a single token of pipeline.text.tokenize (a test checks), as scikit-learn's stop words must be
 USER_FOLDS = 5
 # Files whose content decides what a trained model is; their hash is the model's code version.
 _CODE_FILES = (
-    "text.py", "segmenters.py", "traditional.py", "model.py", "train.py", "corpus.py", "evaluate.py", "readers.py",
-    "data/userdict.txt", "data/stopwords.txt", "data/t2s.txt",
+    "text.py",
+    "segmenters.py",
+    "traditional.py",
+    "model.py",
+    "train.py",
+    "corpus.py",
+    "evaluate.py",
+    "readers.py",
+    "data/userdict.txt",
+    "data/stopwords.txt",
+    "data/t2s.txt",
 )
 
 
@@ -77,7 +97,9 @@ def corpus_set(passages_path: Path = config.PASSAGES_FILE) -> TrainingSet:
     """The sales and marketing passages of the articles (neutral ones are kept out), grouped by article."""
     chosen = [p for p in read_passages(passages_path) if p.label in config.LABELS]
     labels = [p.label for p in chosen]
-    return TrainingSet([p.original for p in chosen], labels, [f"article-{p.article}" for p in chosen], [_source(passages_path, labels)])
+    return TrainingSet(
+        [p.original for p in chosen], labels, [f"article-{p.article}" for p in chosen], [_source(passages_path, labels)]
+    )
 
 
 def labelled_set(path: Path, group: str) -> TrainingSet:
@@ -107,8 +129,12 @@ def lexicon_set() -> TrainingSet:
     cues = [(c, "marketing") for c in MARKETING_CUES] + [(c, "sales") for c in SALES_CUES]
     labels = [label for _, label in cues]
     digest = hashlib.sha256("\n".join(f"{c}\t{label}" for c, label in cues).encode()).hexdigest()
-    source = {"file": "pipeline/corpus.py (MARKETING_CUES, SALES_CUES)", "sha256": digest, "count": len(cues),
-              "labels": dict(sorted(Counter(labels).items()))}
+    source = {
+        "file": "pipeline/corpus.py (MARKETING_CUES, SALES_CUES)",
+        "sha256": digest,
+        "count": len(cues),
+        "labels": dict(sorted(Counter(labels).items())),
+    }
     return TrainingSet([c for c, _ in cues], labels, ["lexicon"] * len(cues), [source])
 
 
@@ -140,10 +166,7 @@ def grid(mask_department: bool = True, searched: dict[str, list[Any]] | None = N
     """Every hyper-parameter setting of a grid (default: GRID), in a fixed order (ties go to the first)."""
     searched = GRID if searched is None else searched
     stop = list(DEPARTMENT_WORDS) if mask_department else None
-    return [
-        {**dict(zip(searched, values, strict=True)), "stop_words": stop}
-        for values in itertools.product(*searched.values())
-    ]
+    return [{**dict(zip(searched, values, strict=True)), "stop_words": stop} for values in itertools.product(*searched.values())]
 
 
 def fit(params: dict[str, Any], data: TrainingSet, cached: bool = False) -> Any:

@@ -95,8 +95,15 @@ class CsvWriter(Writer):
     def write(self, record: dict[str, Any]) -> None:
         """Write one row."""
         self.csv.writerow(
-            [record["id"], record["label"], record["marketing_probability"], record["verdict"], record["signal_terms"],
-             _terms(record, "sales", 5), _terms(record, "marketing", 5)]
+            [
+                record["id"],
+                record["label"],
+                record["marketing_probability"],
+                record["verdict"],
+                record["signal_terms"],
+                _terms(record, "sales", 5),
+                _terms(record, "marketing", 5),
+            ]
         )
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import SMALL_GRID, train_tiny
+
 from pipeline import config
 from pipeline.cli import main
 from pipeline.errors import OrientError
@@ -46,7 +46,9 @@ def test_department_words_never_count(shipped: Any) -> None:
     vocab = shipped.linear.vocabulary
     assert not [t for t in vocab if set(t.split()) & set(DEPARTMENT_WORDS)]
     base = "负责每天电话外呼，完成本月签单指标。"
-    assert shipped.score("营销专员：" + base).marketing_probability == pytest.approx(shipped.score("销售专员：" + base).marketing_probability)
+    assert shipped.score("营销专员：" + base).marketing_probability == pytest.approx(
+        shipped.score("销售专员：" + base).marketing_probability
+    )
 
 
 def test_shipped_model_meets_the_issue_targets_on_the_evaluation_sets(shipped: Any) -> None:
@@ -62,7 +64,9 @@ def test_shipped_model_meets_the_issue_targets_on_the_evaluation_sets(shipped: A
 
 
 def _user_file(path: Path, rows: list[tuple[str, str]]) -> Path:
-    path.write_text("".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n" for t, lab in rows), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n" for t, lab in rows), encoding="utf-8"
+    )
     return path
 
 
