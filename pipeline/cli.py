@@ -135,6 +135,35 @@ def _shown(doc_id: str) -> str:
     return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") else f"\\u{ord(ch):04x}" for ch in doc_id)
 
 
+def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --text and the options that say how to read INPUTS."""
+    options = [
+        click.option("--text", "texts", multiple=True, help="Use this string as a document (repeatable)."),
+        click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records."),
+        click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
+        click.option(
+            "--input-format",
+            type=click.Choice(["auto", "text", "jsonl", "csv"]),
+            default="auto",
+            show_default=True,
+            help="How to read INPUTS (auto: by suffix; standard input is text).",
+        ),
+        click.option(
+            "--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it."
+        ),
+        click.option(
+            "--max-bytes",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_BYTES,
+            show_default=True,
+            help="Largest document accepted, in bytes; larger ones are refused and named.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
@@ -145,24 +174,7 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
 
 @main.command()
 @click.argument("inputs", nargs=-1)
-@click.option("--text", "texts", multiple=True, help="Score this string (repeatable).")
-@click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records.")
-@click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records.")
-@click.option(
-    "--input-format",
-    type=click.Choice(["auto", "text", "jsonl", "csv"]),
-    default="auto",
-    show_default=True,
-    help="How to read INPUTS (auto: by suffix; standard input is text).",
-)
-@click.option("--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it.")
-@click.option(
-    "--max-bytes",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_BYTES,
-    show_default=True,
-    help="Largest document accepted, in bytes; larger ones are refused and named.",
-)
+@input_options
 @click.option("--explain", is_flag=True, help="Add each document's sentences and its terms' character spans (json/jsonl).")
 @click.option(
     "--resume",
@@ -523,39 +535,12 @@ def info(fmt: str, model_path: Path | None) -> None:
 # --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)
 
 
-def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --text and the options that say how to read INPUTS."""
-    options = [
-        click.option("--text", "texts", multiple=True, help="Use this string as a document (repeatable)."),
-        click.option("--text-field", default="text", show_default=True, help="Field holding the text in .jsonl/.csv records."),
-        click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
-        click.option(
-            "--input-format",
-            type=click.Choice(["auto", "text", "jsonl", "csv"]),
-            default="auto",
-            show_default=True,
-            help="How to read INPUTS (auto: by suffix; standard input is text).",
-        ),
-        click.option("--encoding", help="Decode text files with this encoding instead of detecting it."),
-        click.option(
-            "--max-bytes",
-            type=click.IntRange(min=1),
-            default=DEFAULT_MAX_BYTES,
-            show_default=True,
-            help="Largest document accepted, in bytes; larger ones are refused and named.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
 def _readable(texts: tuple[str, ...], inputs: tuple[str, ...], failures: list[Failure], **kwargs: Any) -> Iterator[Document]:
     """The documents that could be read; each one that could not is named on stderr and kept in failures."""
     for doc in _documents(texts, inputs, **kwargs):
         if isinstance(doc, Failure):
             failures.append(doc)
-            click.echo(f"orient: {doc.id} {doc.message}; skipped.", err=True)
+            click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
             continue
         yield doc
 
