@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pipeline import config
@@ -219,8 +218,3 @@ def eval_set_docs(name: str) -> list[Any]:
     from pipeline.readers import Labelled
 
     return [Labelled(i, t, label) for i, t, label in read_eval_set(name)]
-
-
-def eval_paths() -> list[Path]:
-    """The evaluation set files, in their fixed order."""
-    return [config.EVAL_DIR / f for f in config.EVAL_SETS.values()]
