@@ -6,6 +6,7 @@ Nothing here writes under the checkout: every trained model and rebuilt corpus g
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,27 @@ def copy_model(src: Path, dst_dir: Path) -> Path:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def outcomes(pairs: Iterator[tuple[Any, Any]]) -> list[Any]:
+    """The outcomes of (item, outcome) pairs, checking that each outcome belongs to its item."""
+    from pipeline.readers import Failure
+
+    out = []
+    for item, outcome in pairs:
+        assert item.id == (outcome.id if isinstance(outcome, Failure) else outcome["id"])
+        out.append(outcome)
+    return out
+
+
+def eval_documents() -> list[Any]:
+    """Every text of the evaluation sets, as Documents: a varied batch for equality tests."""
+    from pipeline.readers import Document
+
+    docs = []
+    for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                docs.append(Document(rec["id"], rec["text"]))
+    return docs

@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("distributed", reason="the dask extra is not installed (pip install '.[dask]')")
 
 from click.testing import CliRunner
+from conftest import eval_documents, outcomes
 
 import pipeline
 from pipeline import distributed, parallel
@@ -23,26 +24,7 @@ from pipeline.readers import Document, Failure
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _outcomes(pairs: Iterator[tuple[Any, Any]]) -> list[Any]:
-    """The outcomes of (item, outcome) pairs, checking that each outcome belongs to its item."""
-    out = []
-    for item, outcome in pairs:
-        assert item.id == (outcome.id if isinstance(outcome, Failure) else outcome["id"])
-        out.append(outcome)
-    return out
-
-
-def _eval_documents() -> list[Document]:
-    docs = []
-    for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                docs.append(Document(rec["id"], rec["text"]))
-    return docs
-
-
-DOCS = _eval_documents()
+DOCS = eval_documents()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +45,7 @@ def clf() -> Any:
 @pytest.fixture(scope="module")
 def local_records(clf: Any) -> list[Any]:
     """What scoring in this process gives: the reference for every Dask path."""
-    return _outcomes(parallel.score_stream(DOCS, clf, jobs=1))
+    return outcomes(parallel.score_stream(DOCS, clf, jobs=1))
 
 
 def test_the_cluster_has_two_worker_processes(cluster: Any) -> None:
@@ -72,13 +54,13 @@ def test_the_cluster_has_two_worker_processes(cluster: Any) -> None:
 
 def test_a_stream_scored_on_the_cluster_equals_local_scoring(cluster: Any, clf: Any, local_records: list[Any]) -> None:
     items: list[Document | Failure] = [*DOCS[:3], Failure("bad.txt", "is not text"), *DOCS[3:]]
-    out = _outcomes(distributed.score_stream_on(cluster.scheduler.address, items, clf, chunk_size=9))
+    out = outcomes(distributed.score_stream_on(cluster.scheduler.address, items, clf, chunk_size=9))
     assert out[3] == Failure("bad.txt", "is not text")
     assert out[:3] + out[4:] == local_records
 
 
 def test_each_worker_loaded_the_model_once_after_checking_its_hash(cluster: Any, clf: Any) -> None:
-    _outcomes(distributed.score_stream_on(cluster, DOCS, clf, chunk_size=5))
+    outcomes(distributed.score_stream_on(cluster, DOCS, clf, chunk_size=5))
     loaded = cluster.run(lambda: list(distributed._loaded))
     assert len(loaded) == 2
     assert all(v == [clf.metadata["files"]["linear"]["sha256"]] for v in loaded.values())

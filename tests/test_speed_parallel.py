@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import eval_documents, outcomes
 
 import pipeline
 from pipeline import parallel
@@ -20,26 +21,7 @@ from pipeline.readers import Document, Failure
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _outcomes(pairs: Iterator[tuple[Any, Any]]) -> list[Any]:
-    """The outcomes of (item, outcome) pairs, checking that each outcome belongs to its item."""
-    out = []
-    for item, outcome in pairs:
-        assert item.id == (outcome.id if isinstance(outcome, Failure) else outcome["id"])
-        out.append(outcome)
-    return out
-
-
-def _eval_documents() -> list[Document]:
-    docs = []
-    for path in sorted((ROOT / "corpus" / "eval").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                docs.append(Document(rec["id"], rec["text"]))
-    return docs
-
-
-DOCS = _eval_documents()
+DOCS = eval_documents()
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +39,8 @@ def _mixed() -> list[Document | Failure]:
 
 def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None:
     items = _mixed()
-    one = _outcomes(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
-    two = _outcomes(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
+    one = outcomes(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
+    two = outcomes(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
 
     def comparable(o: Any) -> Any:
         # How Python words the TypeError for a text that is not a string depends on which check meets it first.
@@ -71,7 +53,7 @@ def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None
 
 
 def test_a_document_that_fails_to_score_is_reported_in_its_place(clf: Any) -> None:
-    out = _outcomes(parallel.score_stream(_mixed(), clf, jobs=2, chunk_size=7))
+    out = outcomes(parallel.score_stream(_mixed(), clf, jobs=2, chunk_size=7))
     assert out[5] == Failure("unreadable.txt", "is not text")
     assert isinstance(out[40], Failure) and out[40].id == "not-a-string"
     assert out[40].message.startswith("could not be scored (TypeError")
@@ -83,8 +65,8 @@ def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeyp
         raise AssertionError("a pool was started for one chunk")
 
     monkeypatch.setattr(parallel, "_pooled", refuse)
-    assert len(_outcomes(parallel.score_stream(DOCS[:10], clf, jobs=2, chunk_size=64))) == 10
-    assert _outcomes(parallel.score_stream([], clf, jobs=2)) == []
+    assert len(outcomes(parallel.score_stream(DOCS[:10], clf, jobs=2, chunk_size=64))) == 10
+    assert outcomes(parallel.score_stream([], clf, jobs=2)) == []
 
 
 def test_the_input_is_read_only_a_few_chunks_ahead(clf: Any) -> None:
