@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -711,5 +710,3 @@ def run() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
 
-
-_ = functools  # imported for decorators' type hints
