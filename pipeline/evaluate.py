@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline import config
 from pipeline.config import LABELS
-from pipeline.metrics import classification_figures
+from pipeline.metrics import brier, classification_figures
 from pipeline.model import LinearModel
 from pipeline.text import tokenize
 
@@ -182,7 +182,7 @@ def evaluate(clf: Any, docs: Sequence[Any]) -> dict[str, Any]:
     figures.update(classification_figures(gold, [r.label for r in results]))
     figures["sentence_agreement"] = sentence_agreement(clf, [d.text for d in docs])
     truth = [1.0 if g == "marketing" else 0.0 for g in gold]
-    figures["brier"] = round(sum((p - t) ** 2 for p, t in zip(probs, truth, strict=True)) / n, 4)
+    figures["brier"] = brier(gold, probs)
     figures["reliability"] = reliability(gold, probs)
     errors = [
         (abs(r.marketing_probability - t), d, r) for d, r, t in zip(docs, results, truth, strict=True) if r.label != d.label

@@ -15,17 +15,19 @@ from typing import Any
 from pipeline import config
 from pipeline.corpus import read_passages, rule_label
 from pipeline.evaluate import Scored, choose_verdict, headline, read_eval_set, score_raw
-from pipeline.metrics import classification_figures
+from pipeline.metrics import brier, classification_figures
 from pipeline.train import (
     TrainingSet,
     _cv_tokenize,
     corpus_set,
     fit,
+    folds,
     grid,
     grouped_cv_predictions,
-    labelled_set,
-    lexicon_set,
+    neutral_texts,
+    out_of_fold_figures,
     select,
+    training_set,
 )
 
 ORIENTED_SETS = ("postings", "plans", "hard")
@@ -56,11 +58,7 @@ def _rule_labelled() -> TrainingSet:
 
 
 def _with_supplement() -> TrainingSet:
-    return corpus_set().extend(labelled_set(config.SUPPLEMENT_FILE, "supplement"))
-
-
-def _with_lexicon() -> TrainingSet:
-    return _with_supplement().extend(lexicon_set())
+    return training_set(lexicon=False)
 
 
 VARIANTS = (
@@ -102,14 +100,14 @@ VARIANTS = (
     Variant(
         "H",
         "E + the articles' concept lists as one-term training documents",
-        _with_lexicon,
+        training_set,
         True,
         decision="kept (in I): wins back the article CV that masking costs (above B), no change on a–c",
     ),
     Variant(
         "I",
         "H + orientation gate trained on the neutral passages (the shipped model)",
-        _with_lexicon,
+        training_set,
         True,
         gate=True,
         decision="kept: the only variant that says `insufficient signal` for set (d) without abstaining on a–c",
@@ -122,14 +120,6 @@ STUDY_GRID: dict[str, list[Any]] = {
     "sublinear_tf": [True, False],
     "class_weight": ["balanced", None],
 }
-
-
-def _neutral_texts() -> list[str]:
-    texts = [p.original for p in read_passages() if p.label == config.NEUTRAL and p.kind == "clause"]
-    from pipeline.readers import read_labelled
-
-    docs, _ = read_labelled(config.SUPPLEMENT_FILE, (*config.LABELS, config.NEUTRAL))
-    return texts + [d.text for d in docs if d.label == config.NEUTRAL]
 
 
 def _probabilities(variant: Variant, params: dict[str, Any], data: TrainingSet, texts: Sequence[str]) -> list[float]:
@@ -157,7 +147,7 @@ def _probabilities(variant: Variant, params: dict[str, Any], data: TrainingSet, 
         pipe.fit(data.texts, data.labels)
         col = list(pipe.classes_).index("marketing")
         return [float(p[col]) for p in pipe.predict_proba(list(texts))]
-    neutral = _neutral_texts()
+    neutral = neutral_texts()
     pipe = Pipeline([("tfidf", base.named_steps["tfidf"]), ("clf", LogisticRegression(C=params["C"], max_iter=5000))])
     pipe.fit(data.texts + neutral, data.labels + [config.NEUTRAL] * len(neutral))
     classes = list(pipe.classes_)
@@ -166,18 +156,16 @@ def _probabilities(variant: Variant, params: dict[str, Any], data: TrainingSet, 
 
 
 def _article_cv(variant: Variant, params: dict[str, Any], data: TrainingSet) -> float:
+    articles = sorted(g for g in set(data.groups) if g.startswith("article-"))
     if variant.predictor == "linear":
-        pred = grouped_cv_predictions(params, data, sorted(g for g in set(data.groups) if g.startswith("article-")))
+        pred = grouped_cv_predictions(params, data, articles)
     else:
         pred = [None] * len(data.texts)
-        for g in sorted(x for x in set(data.groups) if x.startswith("article-")):
-            test = [i for i, x in enumerate(data.groups) if x == g]
-            train = [i for i, x in enumerate(data.groups) if x != g]
+        for train, test in folds(data.groups, articles):
             probs = _probabilities(variant, params, data.subset(train), [data.texts[i] for i in test])
             for i, p in zip(test, probs, strict=True):
                 pred[i] = "marketing" if p >= 0.5 else "sales"
-    pairs = [(g, p) for g, p in zip(data.labels, pred, strict=True) if p is not None]
-    return classification_figures([g for g, _ in pairs], [p for _, p in pairs])["macro_f1"]
+    return out_of_fold_figures(data.labels, pred)["macro_f1"]
 
 
 def run_variant(variant: Variant) -> dict[str, Any]:
@@ -226,16 +214,14 @@ def run_variant(variant: Variant) -> dict[str, Any]:
 
 
 def _brier(scored: Sequence[Scored]) -> float:
-    return round(sum((s.probability - (s.gold == "marketing")) ** 2 for s in scored) / len(scored), 4)
+    return brier([s.gold for s in scored], [s.probability for s in scored])
 
 
 def grid_levers(data: TrainingSet, mask: bool = True) -> list[dict[str, Any]]:
     """For each value of each searched hyper-parameter, the best grouped-CV macro-F1 it reaches."""
     scores = []
     for params in grid(mask):
-        pred = grouped_cv_predictions(params, data)
-        pairs = [(g, p) for g, p in zip(data.labels, pred, strict=True) if p is not None]
-        scores.append((params, classification_figures([g for g, _ in pairs], [p for _, p in pairs])["macro_f1"]))
+        scores.append((params, out_of_fold_figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]))
     rows = []
     for key in ("C", "ngram_range", "sublinear_tf", "class_weight"):
         values = []
@@ -264,18 +250,14 @@ def platt(scored_train: Sequence[tuple[float, str]], scored_eval: Sequence[Score
     after = [float(cal.predict_proba([[logit(s.probability)]])[0][col]) for s in scored_eval]
     return {
         "brier_before": _brier(scored_eval),
-        "brier_after": round(
-            sum((p - (s.gold == "marketing")) ** 2 for p, s in zip(after, scored_eval, strict=True)) / len(scored_eval), 4
-        ),
+        "brier_after": brier([s.gold for s in scored_eval], after),
     }
 
 
 def out_of_fold_probabilities(params: dict[str, Any], data: TrainingSet) -> list[tuple[float, str]]:
     """(P(marketing), gold) for every training document, each from a model that did not see its group."""
     out: list[tuple[float, str]] = []
-    for g in sorted(set(data.groups)):
-        test = [i for i, x in enumerate(data.groups) if x == g]
-        train = [i for i, x in enumerate(data.groups) if x != g]
+    for train, test in folds(data.groups):
         pipe = fit(params, data.subset(train), cached=True)
         col = list(pipe.classes_).index("marketing")
         probs = pipe.predict_proba([data.texts[i] for i in test])

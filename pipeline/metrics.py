@@ -34,3 +34,10 @@ def classification_figures(y_true: Sequence[str], y_pred: Sequence[str]) -> dict
         "per_class": per_class,
         "confusion": confusion,
     }
+
+
+def brier(gold: Sequence[str], probabilities: Sequence[float]) -> float:
+    """Mean squared distance between P(marketing) and the truth: 0 is perfect, 0.25 a coin toss."""
+    if not gold:
+        return 0.0
+    return round(sum((p - (g == "marketing")) ** 2 for g, p in zip(gold, probabilities, strict=True)) / len(gold), 4)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import platform
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -178,13 +178,20 @@ def fit(params: dict[str, Any], data: TrainingSet, cached: bool = False) -> Any:
     return pipe
 
 
+def folds(groups: Sequence[str], held_out: Sequence[str] | None = None) -> Iterator[tuple[list[int], list[int]]]:
+    """(train, test) index lists: each group in `held_out` (default: all, sorted) is the test fold once."""
+    for g in sorted(set(groups)) if held_out is None else held_out:
+        test = [i for i, x in enumerate(groups) if x == g]
+        train = [i for i, x in enumerate(groups) if x != g]
+        if test:
+            yield train, test
+
+
 def grouped_cv_predictions(params: dict[str, Any], data: TrainingSet, held_out: Sequence[str] | None = None) -> list[str | None]:
     """Out-of-fold predictions: each group in `held_out` (default: all) is predicted by a model trained on the rest."""
     pred: list[str | None] = [None] * len(data.texts)
-    for g in sorted(set(data.groups)) if held_out is None else held_out:
-        test = [i for i, x in enumerate(data.groups) if x == g]
-        train = [i for i, x in enumerate(data.groups) if x != g]
-        if not test or len({data.labels[i] for i in train}) < 2:
+    for train, test in folds(data.groups, held_out):
+        if len({data.labels[i] for i in train}) < 2:
             continue
         out = fit(params, data.subset(train), cached=True).predict([data.texts[i] for i in test])
         for i, p in zip(test, out, strict=True):
@@ -192,7 +199,8 @@ def grouped_cv_predictions(params: dict[str, Any], data: TrainingSet, held_out: 
     return pred
 
 
-def _figures(gold: Sequence[str], pred: Sequence[str | None]) -> dict[str, Any]:
+def out_of_fold_figures(gold: Sequence[str], pred: Sequence[str | None]) -> dict[str, Any]:
+    """Classification figures over the documents that got an out-of-fold prediction."""
     pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if p is not None]
     return classification_figures([g for g, _ in pairs], [p for _, p in pairs])
 
@@ -201,7 +209,7 @@ def select(data: TrainingSet, settings: Sequence[dict[str, Any]]) -> tuple[dict[
     """The setting with the best grouped-CV macro-F1 over all groups."""
     best: tuple[dict[str, Any], float] | None = None
     for params in settings:
-        score = _figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]
+        score = out_of_fold_figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]
         if best is None or score > best[1]:
             best = (params, score)
     assert best is not None
@@ -211,7 +219,7 @@ def select(data: TrainingSet, settings: Sequence[dict[str, Any]]) -> tuple[dict[
 def article_cv(params: dict[str, Any], data: TrainingSet) -> dict[str, Any]:
     """Out-of-fold figures on the article passages: each article predicted by a model trained on everything else."""
     articles = sorted(g for g in set(data.groups) if g.startswith("article-"))
-    figures = _figures(data.labels, grouped_cv_predictions(params, data, articles))
+    figures = out_of_fold_figures(data.labels, grouped_cv_predictions(params, data, articles))
     return {"scheme": "leave-one-article-out (the rest of the training data stays in)", **figures}
 
 
