@@ -48,8 +48,8 @@ def score_raw(linear: LinearModel, docs: Sequence[tuple[str, str, str]]) -> list
     for doc_id, text, label in docs:
         tokens = tokenize(text)
         counts = linear.features(tokens)
-        logit, _ = linear.contributions(counts)
-        weights = tuple(abs(linear.weights[linear.vocabulary[t]]) for t, c in counts.items() for _ in range(c))
+        logit = linear.logit(counts)
+        weights = tuple(abs(linear.weights[i]) for i, c in counts.items() for _ in range(c))
         gate = linear.gate.probability(tokens) if linear.gate is not None else 1.0
         out.append(Scored(doc_id, label, sigmoid(logit), weights, gate))
     return out

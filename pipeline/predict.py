@@ -7,8 +7,10 @@ fitted scikit-learn pipeline stays reachable through `Classifier.pipeline`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -79,6 +81,54 @@ def _evidence_dict(e: Evidence) -> dict[str, Any]:
     return d
 
 
+class Pulls:
+    """The in-vocabulary features of one scored text, made into Evidence only when asked for.
+
+    A batch record shows the ten strongest terms a side out of a hundred or so: building every Evidence
+    for every document would cost more than scoring it.
+    """
+
+    __slots__ = ("_counts", "_model", "_shares", "_spans")
+
+    def __init__(
+        self, model: LinearModel, counts: Counter[int], spans: dict[int, tuple[tuple[int, int], ...]] | None = None
+    ) -> None:
+        self._model = model
+        self._counts = counts
+        self._spans = spans or {}
+        self._shares: dict[int, float] | None = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pulls):
+            return NotImplemented
+        return (self._model, self._counts, self._spans) == (other._model, other._counts, other._spans)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._counts.items()))
+
+    def _evidence(self, i: int, share: float) -> Evidence:
+        return Evidence(self._model.terms[i], self._counts[i], share, self._spans.get(i, ()))
+
+    def shares(self) -> dict[int, float]:
+        """Each feature's pull on the logit, by feature index (computed once)."""
+        if self._shares is None:
+            self._shares = self._model.contributions(self._counts)
+        return self._shares
+
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Every term with a pull, in order of n-gram length, then first occurrence."""
+        return tuple([self._evidence(i, s) for i, s in self.shares().items() if s != 0.0])
+
+    def strongest(self, side: str, limit: int) -> list[Evidence]:
+        """The `limit` terms pulling hardest towards one side; of equal pulls, the one that occurs first."""
+        shares = self.shares()
+        rows, pulls = list(shares), list(shares.values())
+        marketing = side == "marketing"
+        # A sort of indices with a C-level key; reverse=True keeps equal pulls in their order too.
+        order = sorted(range(len(pulls)), key=pulls.__getitem__, reverse=marketing)[:limit]
+        return [self._evidence(rows[k], pulls[k]) for k in order if (pulls[k] > 0 if marketing else pulls[k] < 0)]
+
+
 @dataclass(frozen=True)
 class Result:
     """The score of one text."""
@@ -87,9 +137,14 @@ class Result:
     marketing_probability: float
     verdict: str
     signal_terms: int
-    evidence: tuple[Evidence, ...] = field(default=())
+    pulls: Pulls = field(repr=False)
     sentences: tuple[SentenceScore, ...] = field(default=())
     orientation_signal: float = 1.0  # the gate's P(the text speaks of orientation at all)
+
+    @cached_property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Every term that moved the score: positive contributions towards marketing, negative towards sales."""
+        return self.pulls.evidence()
 
     @property
     def explanation(self) -> str:
@@ -98,9 +153,7 @@ class Result:
 
     def terms(self, side: str, limit: int = 10) -> list[Evidence]:
         """The strongest evidence terms pushing towards one side."""
-        positive = side == "marketing"
-        chosen = [e for e in self.evidence if (e.contribution > 0) == positive]
-        return sorted(chosen, key=lambda e: (-abs(e.contribution), e.term))[:limit]
+        return self.pulls.strongest(side, limit)
 
     def to_dict(self, limit: int = 10) -> dict[str, Any]:
         """A JSON-ready record (Chinese stays Chinese when dumped with ensure_ascii=False)."""
@@ -130,6 +183,8 @@ class Classifier:
         self._signal_weight: float = v["signal_weight"]
         self._min_signal: int = v["min_signal_terms"]
         self._gate: float = v.get("gate", 0.0)
+        # per feature index: does this term count towards the signal floor
+        self._strong = [abs(w) >= self._signal_weight for w in linear.weights]
         self._pipeline: Any = None
 
     @property
@@ -148,22 +203,20 @@ class Classifier:
                 return name
         return VERDICTS[-1]
 
-    def _score(self, tokens: list[str], spans: list[tuple[int, int]] | None = None) -> tuple[float, int, tuple[Evidence, ...]]:
-        """Probability, signal-term count and evidence for a token list (with character spans if given)."""
-        counts = self.linear.features(tokens)
-        logit, shares = self.linear.contributions(counts)
-        weights, vocab = self.linear.weights, self.linear.vocabulary
-        floor = self._signal_weight
-        signal = sum([c for t, c in counts.items() if abs(weights[vocab[t]]) >= floor])
-        if spans is None:
-            evidence = tuple([Evidence(t, counts[t], s) for t, s in shares.items() if s != 0.0])
-            return sigmoid(logit), signal, evidence
-        where: dict[str, list[tuple[int, int]]] = {}
-        kept = [i for i, t in enumerate(tokens) if t not in self.linear.stop_words]
-        for gram, places in self.linear.positions([tokens[i] for i in kept]).items():
-            where[gram] = [(spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places]
-        evidence = tuple(Evidence(t, counts[t], s, tuple(where.get(t, ()))) for t, s in shares.items() if s != 0.0)
-        return sigmoid(logit), signal, evidence
+    def _score(self, tokens: list[str], spans: list[tuple[int, int]] | None = None) -> tuple[float, int, Pulls]:
+        """Probability, signal-term count and pulls for a token list (with character spans if given)."""
+        model = self.linear
+        counts = model.features(tokens)
+        strong = self._strong
+        signal = sum([c for i, c in counts.items() if strong[i]])
+        where: dict[int, tuple[tuple[int, int], ...]] | None = None
+        if spans is not None:
+            kept = [i for i, t in enumerate(tokens) if t not in model.stop_words]
+            where = {
+                j: tuple((spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places)
+                for j, places in model.positions([tokens[i] for i in kept]).items()
+            }
+        return sigmoid(model.logit(counts)), signal, Pulls(model, counts, where)
 
     def _label(self, p: float) -> str:
         return "marketing" if p >= self._threshold else "sales"
@@ -174,16 +227,16 @@ class Classifier:
 
     def score_tokens(self, tokens: list[str]) -> Result:
         """Score an already-tokenized text."""
-        p, signal, evidence = self._score(tokens)
+        p, signal, pulls = self._score(tokens)
         g = self._gate_probability(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, (), g)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, (), g)
 
     def explain(self, text: str) -> Result:
         """Score a text and each of its sentences, with every evidence term's spans in the original text."""
         terms = terms_with_spans(text)
         tokens = [t.term for t in terms]
         spans = [(t.start, t.end) for t in terms]
-        p, signal, evidence = self._score(tokens, spans)
+        p, signal, pulls = self._score(tokens, spans)
         sentences = []
         k = 0
         for start, end in sentence_spans(text):
@@ -191,9 +244,9 @@ class Classifier:
             while k < len(terms) and terms[k].start < end:
                 k += 1
             sp, ss, se = self._score(tokens[first:k], spans[first:k])
-            sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se))
+            sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se.evidence()))
         g = self._gate_probability(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal, g), signal, evidence, tuple(sentences), g)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, tuple(sentences), g)
 
     def score(self, text: str) -> Result:
         """Score one text."""

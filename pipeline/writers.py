@@ -47,9 +47,13 @@ class Writer:
         self.out.flush()
 
 
+# One encoder for every line: json.dumps with options would build a new one per record.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def jsonl_line(record: dict[str, Any]) -> str:
     """One record as a line of JSON, Chinese kept as Chinese."""
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return _encode(record) + "\n"
 
 
 class JsonlWriter(Writer):

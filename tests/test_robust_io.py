@@ -154,7 +154,7 @@ def test_resume_of_a_finished_output_scores_nothing_again(
     out.write_text("\n".join(reference) + "\n", encoding="utf-8")
     import pipeline.predict
 
-    monkeypatch.setattr(pipeline.predict.Classifier, "score", lambda self, text: pytest.fail("scored again"))
+    monkeypatch.setattr(pipeline.predict.Classifier, "score_tokens", lambda self, tokens: pytest.fail("scored again"))
     result = CliRunner().invoke(main, ["score", str(batch), "-o", str(out), "--resume"])
     assert result.exit_code == 1
     assert out.read_text(encoding="utf-8").splitlines() == reference

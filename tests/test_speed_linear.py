@@ -1,4 +1,4 @@
-"""The faster linear scorer computes bit for bit what the plain loops computed (so no record changes)."""
+"""The fast linear scorer (C-level n-gram counting, one arithmetic loop) computes what the plain loops compute."""
 
 from __future__ import annotations
 
@@ -64,14 +64,36 @@ def models() -> list[Any]:
     return [*found, dataclasses.replace(linear, sublinear_tf=not linear.sublinear_tf, gate=None)]
 
 
-def test_features_and_contributions_equal_the_plain_loops_exactly(models: list[Any]) -> None:
+def _check(model: LinearModel, tokens: list[str]) -> None:
+    counts = model.features(tokens)
+    expected = _reference_features(model, tokens)
+    assert [(model.terms[i], c) for i, c in counts.items()] == list(expected.items())  # same counts, same order
+    ref_logit, ref_shares = _reference_contributions(model, expected)
+    assert model.logit(counts) == pytest.approx(ref_logit, abs=1e-12)
+    shares = model.contributions(counts)
+    assert [model.terms[i] for i in shares] == list(ref_shares)
+    assert list(shares.values()) == pytest.approx(list(ref_shares.values()), abs=1e-12)
+
+
+def test_features_logit_and_contributions_equal_the_plain_loops(models: list[Any]) -> None:
     for text in [*_texts(), "", "销售 销售 销售", "市场调研"]:
         tokens = tokenize(text)
         for model in models:
-            counts = model.features(tokens)
-            expected = _reference_features(model, tokens)
-            assert list(counts.items()) == list(expected.items())  # same counts, same order
-            logit, shares = model.contributions(counts)
-            ref_logit, ref_shares = _reference_contributions(model, expected)
-            assert logit == ref_logit
-            assert list(shares.items()) == list(ref_shares.items())
+            _check(model, tokens)
+
+
+def test_trigrams_and_stop_words_are_counted_as_scikit_learn_forms_them() -> None:
+    model = LinearModel(
+        vocabulary={"a": 0, "b c": 1, "a b c": 2, "c a": 3, "x": 4},
+        idf=[1.0, 2.0, 3.0, 1.5, 9.0],
+        weights=[0.5, -1.0, 2.0, 0.25, 7.0],
+        intercept=0.1,
+        ngram_range=(1, 3),
+        sublinear_tf=True,
+        stop_words=frozenset({"x"}),
+    )
+    tokens = "a x b c a b c x".split()
+    # "x" is dropped before n-grams are formed, so "a b c" occurs twice and "c a" once; "x" itself never counts
+    assert {model.terms[i]: c for i, c in model.features(tokens).items()} == {"a": 2, "b c": 2, "a b c": 2, "c a": 1}
+    _check(model, tokens)
+    _check(model, [])
