@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -145,7 +146,8 @@ class LinearModel:
         """Per n-gram length n, at index n - 1: the n-gram (a token, or a tuple of tokens) -> its feature index."""
         lookups: list[dict[Any, int]] = [{} for _ in range(self.ngram_range[1])]
         for term, i in self.vocabulary.items():
-            parts = term.split(" ")  # scikit-learn joins an n-gram's tokens with one space
+            # scikit-learn joins an n-gram's tokens with one space; interned, as pipeline.text interns terms
+            parts = [sys.intern(part) for part in term.split(" ")]
             lookups[len(parts) - 1][parts[0] if len(parts) == 1 else tuple(parts)] = i
         return lookups
 
@@ -163,7 +165,7 @@ class LinearModel:
         # Every n-gram is looked up with map() and counted by Counter, both in C, with no n-gram strings
         # built: a miss counts as None and is dropped at the end. Far cheaper than a loop over positions.
         grams = chain.from_iterable(
-            map(lookups[n - 1].get, tokens if n == 1 else zip(*(islice(tokens, i, None) for i in range(n))))
+            map(lookups[n - 1].get, tokens if n == 1 else zip(*(islice(tokens, i, None) for i in range(n)), strict=False))
             for n in range(lo, hi + 1)
         )
         counts: Counter[Any] = Counter(grams)
@@ -182,37 +184,41 @@ class LinearModel:
                     found.setdefault(j, []).append((i, n))
         return found
 
-    def logit(self, counts: Counter[int]) -> float:
-        """The decision function for counted features: intercept plus the normalised TF-IDF vector times the weights."""
+    def pulls(self, counts: Counter[int]) -> tuple[float, list[float], float]:
+        """The logit, each counted feature's TF-IDF value times its weight (in the counts' order), and the L2 norm.
+
+        A feature's share of the logit is its product divided by the norm: logit = intercept + sum(products) / norm.
+        """
         idf, weights = self.idf, self.weights
-        dot = square = 0.0
+        products: list[float] = []
+        add = products.append
+        square = 0.0
         # One plain loop, in the features' (deterministic) order: here about twice as fast as building
         # the values, the norm and the dot product with comprehensions.
         if self.sublinear_tf:
             log = math.log
             for i, c in counts.items():
                 v = (1.0 + log(c)) * idf[i]
-                dot += v * weights[i]
+                add(v * weights[i])
                 square += v * v
         else:
             for i, c in counts.items():
                 v = c * idf[i]
-                dot += v * weights[i]
+                add(v * weights[i])
                 square += v * v
-        return self.intercept + dot / math.sqrt(square) if square else self.intercept
+        if not square:
+            return self.intercept, products, 0.0
+        norm = math.sqrt(square)
+        return self.intercept + math.fsum(products) / norm, products, norm
+
+    def logit(self, counts: Counter[int]) -> float:
+        """The decision function for counted features: intercept plus the normalised TF-IDF vector times the weights."""
+        return self.pulls(counts)[0]
 
     def contributions(self, counts: Counter[int]) -> dict[int, float]:
         """Each counted feature's share of the logit (its normalised TF-IDF value times its weight), by feature index."""
-        idf, weights = self.idf, self.weights
-        if self.sublinear_tf:
-            log = math.log
-            values = [(1.0 + log(c)) * idf[i] for i, c in counts.items()]
-        else:
-            values = [c * idf[i] for i, c in counts.items()]
-        norm = math.sqrt(math.fsum([v * v for v in values]))
-        if norm == 0:
-            return {}
-        return {i: v / norm * weights[i] for v, i in zip(values, counts, strict=True)}
+        _, products, norm = self.pulls(counts)
+        return {i: p / norm for i, p in zip(counts, products, strict=True)} if norm else {}
 
     def probability(self, tokens: Sequence[str]) -> float:
         """P(positive class) for a token list."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
-from pipeline.text import tokenize
+from pipeline.text import tokenize_many
 
 CHUNK_SIZE = 64  # ~1 KB documents: 20–100 ms of work per chunk, so hand-over costs stay small
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
@@ -43,36 +43,29 @@ def score_chunk(
     With `encode` (e.g. a writer's), each record comes back as what encode makes of it: the workers then
     do that work too, and the process writing the output only writes.
     """
-    # Plain scoring segments the whole chunk before it scores any of it. Interleaved, jieba's dictionary
-    # and the model's tables evict each other from the CPU caches at every document; in two passes each
-    # stays warm for a run of documents, which cut the whole batch's time by a sixth (bench/stages.py).
-    prepare, finish = (tokenize, clf.score_tokens) if method == "score" else (_unchanged, getattr(clf, method))
-    staged: list[tuple[Document, Any] | Failure] = []
-    for item in items:
-        try:
-            staged.append(item if isinstance(item, Failure) else (item, prepare(item.text)))
-        except Exception as exc:  # one bad document is reported, the batch goes on
-            staged.append(_unscorable(item.id, exc))
+    docs = [item for item in items if isinstance(item, Document)]
+    if method == "score":
+        # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
+        # and the model's tables evict each other from the CPU caches at every document (see tokenize_many).
+        prepared: list[Any] = tokenize_many([doc.text for doc in docs])
+        finish = clf.score_tokens
+    else:
+        prepared, finish = [doc.text for doc in docs], getattr(clf, method)
     out: list[Outcome] = []
-    for entry in staged:
-        if isinstance(entry, Failure):
-            out.append(entry)
+    ready_for = iter(prepared)
+    for item in items:
+        if isinstance(item, Failure):
+            out.append(item)
             continue
-        doc, prepared = entry
+        ready = next(ready_for)
         try:
-            record = {"id": doc.id, **finish(prepared).to_dict()}
+            if isinstance(ready, Exception):
+                raise ready
+            record = {"id": item.id, **finish(ready).to_dict()}
             out.append(record if encode is None else encode(record))
-        except Exception as exc:
-            out.append(_unscorable(doc.id, exc))
+        except Exception as exc:  # one bad document is reported, the batch goes on
+            out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
-
-
-def _unchanged(text: str) -> str:
-    return text
-
-
-def _unscorable(doc_id: str, exc: Exception) -> Failure:
-    return Failure(doc_id, f"could not be scored ({exc.__class__.__name__}: {exc})")
 
 
 # --- worker side: one classifier per worker process, loaded by the pool's initializer -----------------------

@@ -75,9 +75,13 @@ class SentenceScore:
 
 
 def _evidence_dict(e: Evidence) -> dict[str, Any]:
-    d: dict[str, Any] = {"term": e.term, "count": e.count, "contribution": round(e.contribution, 4)}
-    if e.spans:
-        d["spans"] = [list(sp) for sp in e.spans]
+    return _term_record(e.term, e.count, e.contribution, e.spans)
+
+
+def _term_record(term: str, count: int, contribution: float, spans: tuple[tuple[int, int], ...] | None) -> dict[str, Any]:
+    d: dict[str, Any] = {"term": term, "count": count, "contribution": round(contribution, 4)}
+    if spans:
+        d["spans"] = [list(sp) for sp in spans]
     return d
 
 
@@ -88,15 +92,22 @@ class Pulls:
     for every document would cost more than scoring it.
     """
 
-    __slots__ = ("_counts", "_model", "_shares", "_spans")
+    __slots__ = ("_counts", "_model", "_norm", "_products", "_rows", "_spans")
 
     def __init__(
-        self, model: LinearModel, counts: Counter[int], spans: dict[int, tuple[tuple[int, int], ...]] | None = None
+        self,
+        model: LinearModel,
+        counts: Counter[int],
+        products: list[float],
+        norm: float,
+        spans: dict[int, tuple[tuple[int, int], ...]] | None = None,
     ) -> None:
         self._model = model
         self._counts = counts
+        self._products = products  # TF-IDF value times weight, per feature in the counts' order
+        self._norm = norm
         self._spans = spans or {}
-        self._shares: dict[int, float] | None = None
+        self._rows: list[int] | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pulls):
@@ -106,27 +117,40 @@ class Pulls:
     def __hash__(self) -> int:
         return hash(tuple(self._counts.items()))
 
-    def _evidence(self, i: int, share: float) -> Evidence:
-        return Evidence(self._model.terms[i], self._counts[i], share, self._spans.get(i, ()))
-
-    def shares(self) -> dict[int, float]:
-        """Each feature's pull on the logit, by feature index (computed once)."""
-        if self._shares is None:
-            self._shares = self._model.contributions(self._counts)
-        return self._shares
-
     def evidence(self) -> tuple[Evidence, ...]:
         """Every term with a pull, in order of n-gram length, then first occurrence."""
-        return tuple([self._evidence(i, s) for i, s in self.shares().items() if s != 0.0])
+        terms, norm, spans = self._model.terms, self._norm, self._spans
+        return tuple(
+            [
+                Evidence(terms[i], c, p / norm, spans.get(i, ()))
+                for (i, c), p in zip(self._counts.items(), self._products, strict=True)
+                if p != 0.0
+            ]
+        )
+
+    def top(self, side: str, limit: int) -> list[tuple[int, float]]:
+        """(feature index, share) of the `limit` terms pulling hardest towards one side; equal pulls by term."""
+        products = self._products
+        if self._rows is None:
+            self._rows = list(self._counts)
+        rows, norm = self._rows, self._norm
+        # Two sorts of positions with C-level keys: by feature index (the vocabulary is in term order), then,
+        # stably, by pull; reverse=True keeps equal pulls in term order too.
+        by_term = sorted(range(len(rows)), key=rows.__getitem__)
+        order = sorted(by_term, key=products.__getitem__, reverse=side == "marketing")[:limit]
+        if side == "marketing":
+            return [(rows[k], products[k] / norm) for k in order if products[k] > 0]
+        return [(rows[k], products[k] / norm) for k in order if products[k] < 0]
 
     def strongest(self, side: str, limit: int) -> list[Evidence]:
-        """The `limit` terms pulling hardest towards one side; of equal pulls, the one that occurs first."""
-        shares = self.shares()
-        rows, pulls = list(shares), list(shares.values())
-        marketing = side == "marketing"
-        # A sort of indices with a C-level key; reverse=True keeps equal pulls in their order too.
-        order = sorted(range(len(pulls)), key=pulls.__getitem__, reverse=marketing)[:limit]
-        return [self._evidence(rows[k], pulls[k]) for k in order if (pulls[k] > 0 if marketing else pulls[k] < 0)]
+        """The `limit` terms pulling hardest towards one side, as Evidence."""
+        terms, counts, spans = self._model.terms, self._counts, self._spans
+        return [Evidence(terms[i], counts[i], share, spans.get(i, ())) for i, share in self.top(side, limit)]
+
+    def records(self, side: str, limit: int) -> list[dict[str, Any]]:
+        """The `limit` terms pulling hardest towards one side, as JSON-ready records (no Evidence built)."""
+        terms, counts = self._model.terms, self._counts
+        return [_term_record(terms[i], counts[i], share, self._spans.get(i)) for i, share in self.top(side, limit)]
 
 
 @dataclass(frozen=True)
@@ -163,7 +187,7 @@ class Result:
             "verdict": self.verdict,
             "signal_terms": self.signal_terms,
             "orientation_signal": round(self.orientation_signal, 4),
-            "evidence": {side: [_evidence_dict(e) for e in self.terms(side, limit)] for side in ("sales", "marketing")},
+            "evidence": {"sales": self.pulls.records("sales", limit), "marketing": self.pulls.records("marketing", limit)},
         }
         if self.sentences:
             record["sentences"] = [s.to_dict() for s in self.sentences]
@@ -216,7 +240,8 @@ class Classifier:
                 j: tuple((spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places)
                 for j, places in model.positions([tokens[i] for i in kept]).items()
             }
-        return sigmoid(model.logit(counts)), signal, Pulls(model, counts, where)
+        logit, products, norm = model.pulls(counts)
+        return sigmoid(logit), signal, Pulls(model, counts, products, norm, where)
 
     def _label(self, p: float) -> str:
         return "marketing" if p >= self._threshold else "sales"

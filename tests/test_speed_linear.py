@@ -92,7 +92,7 @@ def test_trigrams_and_stop_words_are_counted_as_scikit_learn_forms_them() -> Non
         sublinear_tf=True,
         stop_words=frozenset({"x"}),
     )
-    tokens = "a x b c a b c x".split()
+    tokens = ["a", "x", "b", "c", "a", "b", "c", "x"]
     # "x" is dropped before n-grams are formed, so "a b c" occurs twice and "c a" once; "x" itself never counts
     assert {model.terms[i]: c for i, c in model.features(tokens).items()} == {"a": 2, "b c": 2, "a b c": 2, "c a": 1}
     _check(model, tokens)
