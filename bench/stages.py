@@ -1,50 +1,73 @@
-"""Where a batch's time goes, per document (target 1's profile): reading, normalising, segmenting, scoring, writing.
+"""Where a batch's time goes, per document (target 1's profile), measured the way a batch runs.
 
-Prints JSON: microseconds per document for each stage (best of a few passes), for the segmenter in ORIENT_SEGMENTER.
+Each round takes the next 64 documents (one chunk, as `orient score` takes them) and times, on the same
+chunk: bare `jieba.lcut` on each raw text (HMM off), then each of orient's steps over the whole chunk in
+turn: parse the JSON line, normalise, segment, filter terms, score, build the record, encode the JSON line.
+Timing the steps one after another on real chunks keeps the CPU-cache effects between them that a hot
+loop over one step would hide (jieba's dictionary evicts everything else). Medians over the rounds.
+
+Prints JSON: microseconds per document for each step and for bare jieba, for the segmenter in
+ORIENT_SEGMENTER.
+
+    python bench/stages.py FILE.jsonl [ROUNDS]
 """
 
-import io
 import json
+import statistics
 import sys
 import time
 
+import jieba
+
 import pipeline
 from pipeline import text
-from pipeline.readers import read_inputs
-from pipeline.writers import make_writer
+from pipeline.writers import jsonl_line
 
+CHUNK = 64
 path = sys.argv[1]
+rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 150
 clf = pipeline.load()
-seg = text._segmenter()
-docs = [d for d in read_inputs([path])]
-texts = [d.text for d in docs]
-for t in texts:  # warm the per-character and per-token memos, as a long batch would
-    text.tokenize(t)
+segmenter = text._segmenter()
+jieba.setLogLevel(60)
+jieba.initialize()
+with open(path, "rb") as fh:
+    lines = fh.read().splitlines(keepends=True)
+steps: dict[str, list[float]] = {}
+clock = time.process_time
 
 
-def best(fn, items, reps=3):
-    # Timed passes drop each output at once, as a streaming batch does: holding thousands of results
-    # would add garbage-collector passes over them to the stage's time. The outputs for the next stage
-    # come from one more, untimed, pass.
-    runs = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for x in items:
-            fn(x)
-        runs.append(time.perf_counter() - t0)
-    return [fn(x) for x in items], min(runs) / len(items) * 1e6
+def timed(name: str, fn, items):
+    start = clock()
+    out = [fn(x) for x in items]
+    steps.setdefault(name, []).append((clock() - start) / len(items) * 1e6)
+    return out
 
 
-stages = {}
-t0 = time.perf_counter()
-for _ in read_inputs([path]):
-    pass
-stages["read + parse JSON + check"] = (time.perf_counter() - t0) / len(docs) * 1e6
-norm, stages["normalise"] = best(text._normalise_fast, texts)
-words, stages["segment"] = best(seg.cut, norm)
-terms, stages["filter terms"] = best(lambda ws: list(filter(None, map(text._terms.__getitem__, ws))), words)
-results, stages["score (features, logit, evidence)"] = best(clf.score_tokens, terms)
-records, stages["record (to_dict)"] = best(lambda r: r.to_dict(), results)
-writer = make_writer("jsonl", io.StringIO())
-_, stages["write JSON line"] = best(writer.write, records)
-print(json.dumps({"segmenter": text.segmenter_name(), "us_per_doc": stages}))
+for r in range(rounds + 1):
+    first = (r * CHUNK) % max(1, len(lines) - CHUNK)
+    chunk = lines[first : first + CHUNK]
+    raw = [json.loads(line)["text"] for line in chunk]
+    start = clock()
+    for t in raw:
+        jieba.lcut(t, HMM=False)
+    bare = (clock() - start) / len(raw) * 1e6
+    steps.setdefault("bare jieba.lcut", []).append(bare)
+    parsed = timed("parse JSON line", json.loads, chunk)
+    norm = timed("normalise", text._normalise_fast, [p["text"] for p in parsed])
+    words = timed("segment", segmenter.cut, norm)
+    terms = timed("filter terms", lambda ws: list(filter(None, map(text._terms.__getitem__, ws))), words)
+    results = timed("score", clf.score_tokens, terms)
+    records = timed("record", lambda pr: {"id": pr[0]["id"], **pr[1].to_dict()}, list(zip(parsed, results, strict=True)))
+    timed("write JSON line", jsonl_line, records)
+    if r == 0:  # the first round warms the memos, as the first chunks of a long batch do
+        steps.clear()
+
+print(
+    json.dumps(
+        {
+            "segmenter": text.segmenter_name(),
+            "rounds": rounds,
+            "us_per_doc": {name: statistics.median(v) for name, v in steps.items()},
+        }
+    )
+)
