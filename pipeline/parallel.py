@@ -22,6 +22,7 @@ from pipeline.text import tokenize_many
 
 CHUNK_SIZE = 64  # ~1 KB documents: 20–100 ms of work per chunk, so hand-over costs stay small
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
+MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch); smaller ones text by text
 
 Item = Document | Failure
 Outcome = dict[str, Any] | Failure
@@ -48,9 +49,10 @@ def score_chunk(
         # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
         # and the model's tables evict each other from the CPU caches at every document (see tokenize_many).
         prepared: list[Any] = tokenize_many([doc.text for doc in docs])
+        together = _score_together(clf, [p for p in prepared if not isinstance(p, Exception)])
         finish = clf.score_tokens
     else:
-        prepared, finish = [doc.text for doc in docs], getattr(clf, method)
+        prepared, together, finish = [doc.text for doc in docs], None, getattr(clf, method)
     out: list[Outcome] = []
     ready_for = iter(prepared)
     for item in items:
@@ -61,11 +63,23 @@ def score_chunk(
         try:
             if isinstance(ready, Exception):
                 raise ready
-            record = {"id": item.id, **finish(ready).to_dict()}
+            record = {"id": item.id, **(next(together) if together is not None else finish(ready).to_dict())}
             out.append(record if encode is None else encode(record))
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
+
+
+def _score_together(clf: Any, token_lists: list[list[str]]) -> Iterator[dict[str, Any]] | None:
+    """Records for a chunk's token lists, scored together by pipeline.batch; None: score them one by one."""
+    if len(token_lists) < MIN_BATCH:
+        return None
+    from pipeline.batch import score_records
+
+    try:
+        return iter(score_records(clf, token_lists))
+    except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
+        return None
 
 
 # --- worker side: one classifier per worker process, loaded by the pool's initializer -----------------------

@@ -75,14 +75,35 @@ class SentenceScore:
 
 
 def _evidence_dict(e: Evidence) -> dict[str, Any]:
-    return _term_record(e.term, e.count, e.contribution, e.spans)
+    return term_record(e.term, e.count, e.contribution, e.spans)
 
 
-def _term_record(term: str, count: int, contribution: float, spans: tuple[tuple[int, int], ...] | None) -> dict[str, Any]:
+def term_record(term: str, count: int, contribution: float, spans: tuple[tuple[int, int], ...] | None) -> dict[str, Any]:
+    """One evidence term as it appears in a record."""
     d: dict[str, Any] = {"term": term, "count": count, "contribution": round(contribution, 4)}
     if spans:
         d["spans"] = [list(sp) for sp in spans]
     return d
+
+
+def score_record(
+    label: str,
+    probability: float,
+    verdict: str,
+    signal_terms: int,
+    orientation_signal: float,
+    sales: list[dict[str, Any]],
+    marketing: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A scored text as a JSON-ready record: the one shape of `Result.to_dict` and of pipeline.batch."""
+    return {
+        "label": label,
+        "marketing_probability": round(probability, 4),
+        "verdict": verdict,
+        "signal_terms": signal_terms,
+        "orientation_signal": round(orientation_signal, 4),
+        "evidence": {"sales": sales, "marketing": marketing},
+    }
 
 
 class Pulls:
@@ -98,16 +119,13 @@ class Pulls:
         self,
         model: LinearModel,
         counts: Counter[int],
-        products: list[float],
-        norm: float,
+        pulls: tuple[float, list[int], list[float], float],
         spans: dict[int, tuple[tuple[int, int], ...]] | None = None,
     ) -> None:
         self._model = model
         self._counts = counts
-        self._products = products  # TF-IDF value times weight, per feature in the counts' order
-        self._norm = norm
+        _, self._rows, self._products, self._norm = pulls  # features in term order, TF-IDF times weight, norm
         self._spans = spans or {}
-        self._rows: list[int] | None = None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Pulls):
@@ -118,26 +136,22 @@ class Pulls:
         return hash(tuple(self._counts.items()))
 
     def evidence(self) -> tuple[Evidence, ...]:
-        """Every term with a pull, in order of n-gram length, then first occurrence."""
-        terms, norm, spans = self._model.terms, self._norm, self._spans
+        """Every term with a pull, in term order."""
+        terms, counts, norm, spans = self._model.terms, self._counts, self._norm, self._spans
         return tuple(
             [
-                Evidence(terms[i], c, p / norm, spans.get(i, ()))
-                for (i, c), p in zip(self._counts.items(), self._products, strict=True)
+                Evidence(terms[i], counts[i], p / norm, spans.get(i, ()))
+                for i, p in zip(self._rows, self._products, strict=True)
                 if p != 0.0
             ]
         )
 
     def top(self, side: str, limit: int) -> list[tuple[int, float]]:
         """(feature index, share) of the `limit` terms pulling hardest towards one side; equal pulls by term."""
-        products = self._products
-        if self._rows is None:
-            self._rows = list(self._counts)
-        rows, norm = self._rows, self._norm
-        # Two sorts of positions with C-level keys: by feature index (the vocabulary is in term order), then,
-        # stably, by pull; reverse=True keeps equal pulls in term order too.
-        by_term = sorted(range(len(rows)), key=rows.__getitem__)
-        order = sorted(by_term, key=products.__getitem__, reverse=side == "marketing")[:limit]
+        rows, products, norm = self._rows, self._products, self._norm
+        # A sort of positions with a C-level key; the rows are in term order, and the sort (reverse=True too)
+        # keeps equal pulls in it. pipeline.batch orders the same way.
+        order = sorted(range(len(rows)), key=products.__getitem__, reverse=side == "marketing")[:limit]
         if side == "marketing":
             return [(rows[k], products[k] / norm) for k in order if products[k] > 0]
         return [(rows[k], products[k] / norm) for k in order if products[k] < 0]
@@ -150,7 +164,7 @@ class Pulls:
     def records(self, side: str, limit: int) -> list[dict[str, Any]]:
         """The `limit` terms pulling hardest towards one side, as JSON-ready records (no Evidence built)."""
         terms, counts = self._model.terms, self._counts
-        return [_term_record(terms[i], counts[i], share, self._spans.get(i)) for i, share in self.top(side, limit)]
+        return [term_record(terms[i], counts[i], share, self._spans.get(i)) for i, share in self.top(side, limit)]
 
 
 @dataclass(frozen=True)
@@ -181,14 +195,15 @@ class Result:
 
     def to_dict(self, limit: int = 10) -> dict[str, Any]:
         """A JSON-ready record (Chinese stays Chinese when dumped with ensure_ascii=False)."""
-        record: dict[str, Any] = {
-            "label": self.label,
-            "marketing_probability": round(self.marketing_probability, 4),
-            "verdict": self.verdict,
-            "signal_terms": self.signal_terms,
-            "orientation_signal": round(self.orientation_signal, 4),
-            "evidence": {"sales": self.pulls.records("sales", limit), "marketing": self.pulls.records("marketing", limit)},
-        }
+        record = score_record(
+            self.label,
+            self.marketing_probability,
+            self.verdict,
+            self.signal_terms,
+            self.orientation_signal,
+            self.pulls.records("sales", limit),
+            self.pulls.records("marketing", limit),
+        )
         if self.sentences:
             record["sentences"] = [s.to_dict() for s in self.sentences]
         return record
@@ -240,8 +255,8 @@ class Classifier:
                 j: tuple((spans[kept[i]][0], spans[kept[i + n - 1]][1]) for i, n in places)
                 for j, places in model.positions([tokens[i] for i in kept]).items()
             }
-        logit, products, norm = model.pulls(counts)
-        return sigmoid(logit), signal, Pulls(model, counts, products, norm, where)
+        pulls = model.pulls(counts)
+        return sigmoid(pulls[0]), signal, Pulls(model, counts, pulls, where)
 
     def _label(self, p: float) -> str:
         return "marketing" if p >= self._threshold else "sales"

@@ -1,0 +1,125 @@
+"""Scoring a chunk together (pipeline.batch, numpy) gives exactly the records of scoring text by text."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline import parallel
+from pipeline.batch import score_records
+from pipeline.cli import main
+from pipeline.model import LinearModel
+from pipeline.predict import Classifier
+from pipeline.readers import Document, Failure
+from pipeline.text import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _texts() -> list[str]:
+    """Every corpus passage, supplementary passage and evaluation text."""
+    texts = [
+        json.loads(line)["original"] for line in (ROOT / "corpus" / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    for path in [ROOT / "corpus" / "supplement.jsonl", *sorted((ROOT / "corpus" / "eval").glob("*.jsonl"))]:
+        texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts
+
+
+def test_every_corpus_and_evaluation_text_gets_the_same_record_in_a_chunk(shipped: Any) -> None:
+    token_lists = [tokenize(t) for t in _texts()]
+    assert len(token_lists) > 1000
+    for start in range(0, len(token_lists), 64):
+        chunk = token_lists[start : start + 64]
+        assert score_records(shipped, chunk) == [shipped.score_tokens(t).to_dict() for t in chunk]
+
+
+def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() -> None:
+    model = LinearModel(
+        vocabulary={"a": 0, "b c": 1, "a b c": 2, "c a": 3, "d": 4},
+        idf=[1.0, 2.0, 3.0, 1.5, 1.25],
+        weights=[0.5, -1.0, 2.0, 0.25, -0.5],
+        intercept=0.1,
+        ngram_range=(1, 3),
+        sublinear_tf=True,
+        stop_words=frozenset({"x"}),
+        gate=LinearModel({"a": 0, "x": 1}, [1.0, 2.0], [1.0, -1.0], -0.2, (1, 1), False),
+    )
+    verdict = {"threshold": 0.5, "bands": [0.3, 0.45, 0.55, 0.7], "signal_weight": 0.6, "min_signal_terms": 1, "gate": 0.4}
+    clf = Classifier(model, {"verdict": verdict}, Path("toy"))
+    chunk = [
+        ["a", "x", "b", "c", "a", "b", "c", "x"],
+        [],
+        ["x", "x"],
+        ["d"] * 7 + ["a"],
+        ["c", "a", "b", "c", "d", "c", "a"],
+        ["b", "c"] * 12,
+    ]
+    assert score_records(clf, chunk, limit=2) == [clf.score_tokens(t).to_dict(limit=2) for t in chunk]
+
+
+def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any) -> None:
+    texts = _texts()[:150]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)))
+    result = CliRunner().invoke(main, ["score", str(batch), "--format", "jsonl", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in result.stdout.splitlines()]
+    assert got == [{"id": str(i), **shipped.score(t).to_dict()} for i, t in enumerate(texts)]
+
+
+def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
+    shipped: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: Counter[str] = Counter()
+    real = parallel._score_together
+
+    def counting(clf: Any, token_lists: list[list[str]]) -> Any:
+        together = real(clf, token_lists)
+        calls["together" if together is not None else "one by one"] += 1
+        return together
+
+    monkeypatch.setattr(parallel, "_score_together", counting)
+    docs = [Document(str(i), t) for i, t in enumerate(_texts()[: parallel.MIN_BATCH])]
+    big = parallel.score_chunk(shipped, docs)
+    small = parallel.score_chunk(shipped, docs[:-1])
+    assert calls == {"together": 1, "one by one": 1}
+    assert small == big[:-1]
+
+
+def test_a_document_that_fails_in_a_chunk_is_reported_and_the_rest_scored_together(
+    shipped: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import text
+
+    segmenter = text._segmenter()
+    real_cut = segmenter.cut
+
+    def cut(normalised: str) -> list[str]:
+        if "坏" in normalised:
+            raise ValueError("a segmenter bug")
+        return real_cut(normalised)
+
+    monkeypatch.setattr(segmenter, "cut", cut)
+    texts = _texts()[:20]
+    docs: list[Any] = [Document(str(i), t) for i, t in enumerate(texts)]
+    docs[5] = Document("bad", "坏文本")
+    docs[9] = Failure("unreadable", "is not valid utf-8")
+    out = parallel.score_chunk(shipped, docs)
+    assert out[5] == Failure("bad", "could not be scored (ValueError: a segmenter bug)")
+    assert out[9] == docs[9]
+    for i in set(range(20)) - {5, 9}:
+        assert out[i] == {"id": str(i), **shipped.score(texts[i]).to_dict()}
+
+
+def test_a_model_without_gate_scores_alike(shipped: Any) -> None:
+    import dataclasses
+
+    clf = Classifier(dataclasses.replace(shipped.linear, gate=None), shipped.metadata, shipped.path)
+    chunk = [tokenize(t) for t in _texts()[:64]]
+    assert score_records(clf, chunk) == [clf.score_tokens(t).to_dict() for t in chunk]
