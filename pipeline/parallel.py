@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
-from pipeline.text import tokenize_many
+from pipeline.text import segment_many, terms_of
 
 CHUNK_SIZE = 64  # ~1 KB documents: 20–100 ms of work per chunk, so hand-over costs stay small
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
@@ -47,10 +47,12 @@ def score_chunk(
     docs = [item for item in items if isinstance(item, Document)]
     if method == "score":
         # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
-        # and the model's tables evict each other from the CPU caches at every document (see tokenize_many).
-        prepared: list[Any] = tokenize_many([doc.text for doc in docs])
+        # and the model's tables evict each other from the CPU caches at every document (see segment_many).
+        prepared: list[Any] = segment_many([doc.text for doc in docs])
         together = _score_together(clf, [p for p in prepared if not isinstance(p, Exception)])
-        finish = clf.score_tokens
+
+        def finish(tokens: list[str]) -> Any:
+            return clf.score_tokens(terms_of(tokens))
     else:
         prepared, together, finish = [doc.text for doc in docs], None, getattr(clf, method)
     out: list[Outcome] = []
@@ -71,13 +73,13 @@ def score_chunk(
 
 
 def _score_together(clf: Any, token_lists: list[list[str]]) -> Iterator[dict[str, Any]] | None:
-    """Records for a chunk's token lists, scored together by pipeline.batch; None: score them one by one."""
+    """Records for a chunk's segmented texts, scored together by pipeline.batch; None: score them one by one."""
     if len(token_lists) < MIN_BATCH:
         return None
-    from pipeline.batch import score_records
+    from pipeline import batch
 
     try:
-        return iter(score_records(clf, token_lists))
+        return iter(batch.score_segmented(clf, token_lists)) if batch.usable(clf.linear) else None
     except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
         return None
 

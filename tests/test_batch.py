@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import parallel
-from pipeline.batch import score_records
+from pipeline.batch import score_segmented
 from pipeline.cli import main
 from pipeline.model import LinearModel
 from pipeline.predict import Classifier
 from pipeline.readers import Document, Failure
-from pipeline.text import tokenize
+from pipeline.text import segment_many, terms_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,35 +32,45 @@ def _texts() -> list[str]:
 
 
 def test_every_corpus_and_evaluation_text_gets_the_same_record_in_a_chunk(shipped: Any) -> None:
-    token_lists = [tokenize(t) for t in _texts()]
-    assert len(token_lists) > 1000
-    for start in range(0, len(token_lists), 64):
-        chunk = token_lists[start : start + 64]
-        assert score_records(shipped, chunk) == [shipped.score_tokens(t).to_dict() for t in chunk]
+    texts = _texts()
+    assert len(texts) > 1000
+    for start in range(0, len(texts), 64):
+        chunk = texts[start : start + 64]
+        assert score_segmented(shipped, segment_many(chunk)) == [shipped.score(t).to_dict() for t in chunk]
 
 
 def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() -> None:
     model = LinearModel(
-        vocabulary={"a": 0, "b c": 1, "a b c": 2, "c a": 3, "d": 4},
+        vocabulary={"甲": 0, "乙 丙": 1, "甲 乙 丙": 2, "丙 甲": 3, "丁": 4},
         idf=[1.0, 2.0, 3.0, 1.5, 1.25],
         weights=[0.5, -1.0, 2.0, 0.25, -0.5],
         intercept=0.1,
         ngram_range=(1, 3),
         sublinear_tf=True,
-        stop_words=frozenset({"x"}),
-        gate=LinearModel({"a": 0, "x": 1}, [1.0, 2.0], [1.0, -1.0], -0.2, (1, 1), False),
+        stop_words=frozenset({"戊"}),
+        gate=LinearModel({"甲": 0, "戊": 1}, [1.0, 2.0], [1.0, -1.0], -0.2, (1, 1), False),
     )
     verdict = {"threshold": 0.5, "bands": [0.3, 0.45, 0.55, 0.7], "signal_weight": 0.6, "min_signal_terms": 1, "gate": 0.4}
     clf = Classifier(model, {"verdict": verdict}, Path("toy"))
+    # 戊 is a stop word of the model (dropped before n-grams form) and a term of the gate; 己 is a term neither
+    # model knows, which still keeps its neighbours apart; punctuation is no term at all and keeps nothing apart.
     chunk = [
-        ["a", "x", "b", "c", "a", "b", "c", "x"],
+        list("甲戊乙丙甲乙丙戊"),
         [],
-        ["x", "x"],
-        ["d"] * 7 + ["a"],
-        ["c", "a", "b", "c", "d", "c", "a"],
-        ["b", "c"] * 12,
+        ["戊", "戊"],
+        ["丁"] * 7 + ["甲"],
+        list("丙甲乙丙丁丙己甲"),
+        ["乙", "，", "丙"] * 12,
+        list("乙丙乙丙"),
+        ["甲", "乙"],
     ]
-    assert score_records(clf, chunk, limit=2) == [clf.score_tokens(t).to_dict(limit=2) for t in chunk]
+    assert score_segmented(clf, chunk, limit=2) == [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
+    assert {model.terms[i]: c for i, c in model.features(terms_of(chunk[0])).items()} == {
+        "甲": 2,
+        "乙 丙": 2,
+        "甲 乙 丙": 2,
+        "丙 甲": 1,
+    }
 
 
 def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any) -> None:
@@ -121,5 +131,5 @@ def test_a_model_without_gate_scores_alike(shipped: Any) -> None:
     import dataclasses
 
     clf = Classifier(dataclasses.replace(shipped.linear, gate=None), shipped.metadata, shipped.path)
-    chunk = [tokenize(t) for t in _texts()[:64]]
-    assert score_records(clf, chunk) == [clf.score_tokens(t).to_dict() for t in chunk]
+    chunk = _texts()[:64]
+    assert score_segmented(clf, segment_many(chunk)) == [clf.score(t).to_dict() for t in chunk]
