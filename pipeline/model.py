@@ -159,7 +159,7 @@ class LinearModel:
         return np.asarray(self.idf, dtype=np.float64), np.asarray(self.weights, dtype=np.float64)
 
     def __getstate__(self) -> dict[str, Any]:
-        # The lookups are rebuilt from the vocabulary where they are needed; a worker need not receive them.
+        # The caches (names, lookups, numpy arrays) are rebuilt where they are needed; a worker need not receive them.
         return {k: v for k, v in self.__dict__.items() if k not in ("terms", "_lookups", "arrays")}
 
     def features(self, tokens: Sequence[str]) -> Counter[int]:

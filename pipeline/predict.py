@@ -36,7 +36,7 @@ EXPLANATIONS = {
 }
 
 
-class Evidence(NamedTuple):  # a named tuple: built ~100 times per document, and far cheaper than a dataclass
+class Evidence(NamedTuple):  # a named tuple: an explained text builds hundreds, far cheaper than dataclasses
     """One term's pull on the score: positive towards marketing, negative towards sales."""
 
     term: str
@@ -70,12 +70,8 @@ class SentenceScore:
             "label": self.label if self.signal_terms else None,
             "marketing_probability": round(self.marketing_probability, 4),
             "signal_terms": self.signal_terms,
-            "terms": [_evidence_dict(e) for e in sorted(self.evidence, key=lambda e: e.spans[:1])],
+            "terms": [term_record(*e) for e in sorted(self.evidence, key=lambda e: e.spans[:1])],
         }
-
-
-def _evidence_dict(e: Evidence) -> dict[str, Any]:
-    return term_record(e.term, e.count, e.contribution, e.spans)
 
 
 def term_record(term: str, count: int, contribution: float, spans: tuple[tuple[int, int], ...] | None) -> dict[str, Any]:
