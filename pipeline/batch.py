@@ -146,12 +146,12 @@ class _Counted:
         self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int, terms: list[str]
     ) -> list[list[dict[str, Any]]]:
         """Per document, the `limit` strongest pulls towards one side (sign -1: sales, +1: marketing), equal pulls by term."""
-        # By document, then pull; lexsort is stable, so equal pulls keep the input's feature (term) order.
-        order = np.lexsort((-sign * products, self.doc))
+        # Only features pulling this way, by document, then pull; lexsort is stable, so equal pulls keep the
+        # input's feature (term) order. Then, within its document, a feature's place: the first `limit` count.
+        candidates = np.flatnonzero(sign * products > 0)
+        order = candidates[np.lexsort((-sign * products[candidates], self.doc[candidates]))]
         docs = self.doc[order]
-        starts = np.searchsorted(docs, np.arange(n_docs))
-        # Within its document, a feature's place in that order; only the first `limit` pulling this way count.
-        chosen = order[(np.arange(len(order)) - starts[docs] < limit) & (sign * products[order] > 0)]
+        chosen = order[np.arange(len(order)) - np.searchsorted(docs, np.arange(n_docs))[docs] < limit]
         out: list[list[dict[str, Any]]] = [[] for _ in range(n_docs)]
         for d, f, c, share in zip(
             self.doc[chosen].tolist(),
