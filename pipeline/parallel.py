@@ -1,10 +1,10 @@
 """Score a stream of documents on every core: worker processes score chunks, results come back in input order.
 
-Each worker process receives the model this process loaded and checked (inherited when workers fork, sent
-once per worker where they spawn) and builds its own segmenter; the parent only reads documents, hands
-out chunks and writes the records it gets back. At most
-a few chunks per worker are in flight, so memory stays flat however long the input is. A document that
-fails to score becomes a `Failure` in its place; it never stops the batch.
+Each worker process receives the model this process loaded and checked, with the segmenter and the batch
+tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
+worker then builds its own segmenter). The parent only reads documents, hands out chunks and writes the
+records it gets back. At most a few chunks per worker are in flight, so memory stays flat however long the
+input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
 """
 
 from __future__ import annotations
