@@ -226,11 +226,6 @@ class LinearModel:
         """The decision function for counted features: intercept plus the normalised TF-IDF vector times the weights."""
         return self.pulls(counts)[0]
 
-    def contributions(self, counts: Counter[int]) -> dict[int, float]:
-        """Each counted feature's share of the logit (its normalised TF-IDF value times its weight), by feature index."""
-        _, rows, products, norm = self.pulls(counts)
-        return {i: p / norm for i, p in zip(rows, products, strict=True)} if norm else {}
-
     def probability(self, tokens: Sequence[str]) -> float:
         """P(positive class) for a token list."""
         return sigmoid(self.logit(self.features(tokens)))

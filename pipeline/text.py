@@ -104,21 +104,7 @@ def user_words() -> tuple[tuple[str, int], ...]:
 
 
 _lock = threading.Lock()
-_tokenizer: Any = None
 _segmenter_instance: Any = None
-
-
-def _jieba() -> Any:
-    """Return the project's jieba tokenizer (the reference segmenter), built on first use."""
-    global _tokenizer
-    if _tokenizer is not None:
-        return _tokenizer
-    with _lock:
-        if _tokenizer is None:
-            from pipeline.segmenters import JiebaSegmenter
-
-            _tokenizer = JiebaSegmenter(user_words(), config.cache_dir()).tokenizer
-    return _tokenizer
 
 
 def _segmenter() -> Any:

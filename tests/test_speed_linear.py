@@ -32,7 +32,7 @@ def _reference_features(model: LinearModel, tokens: list[str]) -> Counter[str]:
 
 
 def _reference_contributions(model: LinearModel, counts: Counter[str]) -> tuple[float, dict[str, float]]:
-    """The loop that LinearModel.contributions replaced."""
+    """The plain loops for the logit and each feature's share of it (TF-IDF value over the norm, times the weight)."""
     values = {}
     for gram, c in counts.items():
         tf = 1.0 + math.log(c) if model.sublinear_tf else float(c)
@@ -70,7 +70,8 @@ def _check(model: LinearModel, tokens: list[str]) -> None:
     assert [(model.terms[i], c) for i, c in counts.items()] == list(expected.items())  # same counts, same order
     ref_logit, ref_shares = _reference_contributions(model, expected)
     assert model.logit(counts) == pytest.approx(ref_logit, abs=1e-12)
-    shares = model.contributions(counts)
+    _, rows, products, norm = model.pulls(counts)
+    shares = {i: p / norm for i, p in zip(rows, products, strict=True)} if norm else {}
     assert list(shares) == sorted(shares)  # in feature (that is, term) order
     assert {model.terms[i]: share for i, share in shares.items()} == pytest.approx(ref_shares, abs=1e-12)
 
