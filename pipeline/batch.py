@@ -65,10 +65,13 @@ class _Numbering:
 
 
 class _Tables:
-    """One model's vocabulary in term numbers: unigram feature per number, sorted keys of its longer n-grams."""
+    """One model in arrays: unigram feature per term number, sorted keys of its longer n-grams, IDF and weights."""
 
     def __init__(self, model: LinearModel, numbering: _Numbering) -> None:
-        size = numbering.size
+        self.model = model
+        self.size = size = numbering.size
+        self.idf = np.asarray(model.idf, dtype=np.float64)
+        self.weights = np.asarray(model.weights, dtype=np.float64)
         self.unigram = np.full(size, -1, dtype=np.int64)
         self.removed = np.zeros(size, dtype=bool)  # dropped tokens and this model's stop words
         self.removed[DROPPED] = True
@@ -89,13 +92,13 @@ class _Tables:
             table = np.array(sorted(pairs), dtype=np.int64)
             self.ngrams[n] = (table[:, 0], table[:, 1])
 
-    def count(self, numbers: np.ndarray, doc_at: np.ndarray, model: LinearModel, size: int) -> _Counted:
+    def count(self, numbers: np.ndarray, doc_at: np.ndarray) -> _Counted:
         """The model's features in a chunk, as LinearModel.features counts them in each document."""
         keep = ~self.removed[numbers]
         seq, docs = numbers[keep], doc_at[keep]
-        vocab = len(model.vocabulary)
+        vocab = len(self.model.vocabulary)
         keys = []
-        lo, hi = model.ngram_range
+        lo, hi = self.model.ngram_range
         for n in range(lo, hi + 1):
             m = len(seq) - n + 1
             if m <= 0:
@@ -109,7 +112,7 @@ class _Tables:
                 continue
             key = seq[:m].copy()
             for j in range(1, n):
-                key = key * size + seq[j : j + m]
+                key = key * self.size + seq[j : j + m]
             sorted_keys, features = self.ngrams[n]
             at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
             # an n-gram counts only inside one document: its first and last tokens belong to the same one
@@ -118,29 +121,29 @@ class _Tables:
         unique, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
         return _Counted(*np.divmod(unique, vocab), counts)
 
+    def pulls(self, counted: _Counted, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per feature: TF-IDF value times weight; per document: logit and L2 norm (as LinearModel.pulls)."""
+        model = self.model
+        if model.sublinear_tf:
+            table = np.array([0.0] + [sublinear_tf(c) for c in range(1, int(counted.count.max(initial=0)) + 1)])
+            tf = table[counted.count]
+        else:
+            tf = counted.count.astype(np.float64)
+        values = tf * self.idf[counted.feature]
+        products = values * self.weights[counted.feature]
+        dot = np.bincount(counted.doc, weights=products, minlength=n_docs)
+        square = np.bincount(counted.doc, weights=values * values, minlength=n_docs)
+        norm = np.sqrt(square)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logit = np.where(square > 0, model.intercept + dot / norm, model.intercept)
+        return products, logit, norm
+
 
 class _Counted:
     """A model's features over a chunk, sorted by document, then feature index."""
 
     def __init__(self, doc: np.ndarray, feature: np.ndarray, count: np.ndarray) -> None:
         self.doc, self.feature, self.count = doc, feature, count
-
-    def pulls(self, model: LinearModel, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per feature: TF-IDF value times weight; per document: logit and L2 norm (as LinearModel.pulls)."""
-        if model.sublinear_tf:
-            table = np.array([0.0] + [sublinear_tf(c) for c in range(1, int(self.count.max(initial=0)) + 1)])
-            tf = table[self.count]
-        else:
-            tf = self.count.astype(np.float64)
-        idf, weights = model.arrays
-        values = tf * idf[self.feature]
-        products = values * weights[self.feature]
-        dot = np.bincount(self.doc, weights=products, minlength=n_docs)
-        square = np.bincount(self.doc, weights=values * values, minlength=n_docs)
-        norm = np.sqrt(square)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logit = np.where(square > 0, model.intercept + dot / norm, model.intercept)
-        return products, logit, norm
 
     def top(
         self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int, terms: list[str]
@@ -199,13 +202,14 @@ def score_segmented(clf: Classifier, token_lists: list[list[str]], limit: int = 
     model, n_docs = clf.linear, len(token_lists)
     plan = _plan(model)
     numbers, doc_at = plan.numbering.encode(token_lists)
-    counted = plan.tables[0].count(numbers, doc_at, model, plan.numbering.size)
-    products, logits, norm = counted.pulls(model, n_docs)
-    strong = np.abs(model.arrays[1][counted.feature]) >= clf._signal_weight  # as Classifier._strong
+    tables = plan.tables[0]
+    counted = tables.count(numbers, doc_at)
+    products, logits, norm = tables.pulls(counted, n_docs)
+    strong = np.abs(tables.weights[counted.feature]) >= clf._signal_weight  # as Classifier._strong
     signals = np.bincount(counted.doc, weights=np.where(strong, counted.count, 0), minlength=n_docs).astype(np.int64).tolist()
     if model.gate is not None:
-        gated = plan.tables[1].count(numbers, doc_at, model.gate, plan.numbering.size)
-        gates = [sigmoid(x) for x in gated.pulls(model.gate, n_docs)[1].tolist()]
+        gate = plan.tables[1]
+        gates = [sigmoid(x) for x in gate.pulls(gate.count(numbers, doc_at), n_docs)[1].tolist()]
     else:
         gates = [1.0] * n_docs
     sales = counted.top(products, norm, n_docs, -1.0, limit, model.terms)

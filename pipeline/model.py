@@ -151,16 +151,9 @@ class LinearModel:
             lookups[len(parts) - 1][parts[0] if len(parts) == 1 else tuple(parts)] = i
         return lookups
 
-    @cached_property
-    def arrays(self) -> tuple[Any, Any]:
-        """IDF and weights as numpy arrays, for pipeline.batch (numpy is imported here, on first use)."""
-        import numpy as np
-
-        return np.asarray(self.idf, dtype=np.float64), np.asarray(self.weights, dtype=np.float64)
-
     def __getstate__(self) -> dict[str, Any]:
-        # The caches (names, lookups, numpy arrays) are rebuilt where they are needed; a worker need not receive them.
-        return {k: v for k, v in self.__dict__.items() if k not in ("terms", "_lookups", "arrays")}
+        # The caches (names, lookups) are rebuilt where they are needed; a worker need not receive them.
+        return {k: v for k, v in self.__dict__.items() if k not in ("terms", "_lookups")}
 
     def features(self, tokens: Sequence[str]) -> Counter[int]:
         """Count the in-vocabulary n-grams of a token list by feature index, in order of n, then first occurrence."""
