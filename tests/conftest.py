@@ -143,6 +143,11 @@ def copy_model(src: Path, dst_dir: Path) -> Path:
     return dst_dir / src.name
 
 
+def as_jsonl(*records: Any) -> str:
+    """JSON lines for the given records (a string is written as it is: for malformed lines)."""
+    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import as_jsonl
 
 from pipeline import parallel
 from pipeline.batch import score_segmented
@@ -76,7 +77,7 @@ def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() ->
 def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any) -> None:
     texts = _texts()[:150]
     batch = tmp_path / "batch.jsonl"
-    batch.write_text("".join(json.dumps({"id": str(i), "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)))
+    batch.write_text(as_jsonl(*({"id": str(i), "text": t} for i, t in enumerate(texts))), encoding="utf-8")
     result = CliRunner().invoke(main, ["score", str(batch), "--format", "jsonl", "--jobs", "1"])
     assert result.exit_code == 0, result.output
     got = [json.loads(line) for line in result.stdout.splitlines()]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import as_jsonl
 
 import pipeline
 from pipeline.cli import main
@@ -55,10 +56,6 @@ def _write(path: Path, data: bytes | str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return str(path)
-
-
-def _jsonl(*records: Any) -> str:
-    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records)
 
 
 def _big_sparse(tmp: Path) -> list[str]:
@@ -238,7 +235,7 @@ CASES = [
         lambda t: [
             _write(
                 t / "long.jsonl",
-                _jsonl(
+                as_jsonl(
                     {"id": "short", "text": SIMPLIFIED},
                     {"id": "long", "text": SIMPLIFIED, "attachment": "x" * (10 * 1024 * 1024)},
                     {"id": "after", "text": SIMPLIFIED},
@@ -253,7 +250,7 @@ CASES = [
         lambda t: [
             _write(
                 t / "long.jsonl",
-                _jsonl(
+                as_jsonl(
                     {"id": "short", "text": SIMPLIFIED},
                     {"id": "long", "text": SIMPLIFIED, "attachment": "x" * (10 * 1024 * 1024)},
                     {"id": "after", "text": SIMPLIFIED},
@@ -275,9 +272,9 @@ CASES = [
                 t / "bad.jsonl",
                 b"".join(
                     [
-                        _jsonl({"id": "a", "text": SIMPLIFIED}, "{bad json", "[1, 2]", {"id": "x"}, {"text": 5}).encode(),
+                        as_jsonl({"id": "a", "text": SIMPLIFIED}, "{bad json", "[1, 2]", {"id": "x"}, {"text": 5}).encode(),
                         b'{"text": "\xff"}\n',
-                        _jsonl({"text": ""}, "null", "", {"id": "b", "text": SIMPLIFIED}).encode(),
+                        as_jsonl({"text": ""}, "null", "", {"id": "b", "text": SIMPLIFIED}).encode(),
                         b'{"text": "half',
                     ]
                 ),
@@ -440,7 +437,7 @@ CASES = [
     ),
     Case(
         "-o over one of the inputs is refused",
-        lambda t: [_write(t / "in.jsonl", _jsonl({"text": SIMPLIFIED})), "-o", str(t / "in.jsonl")],
+        lambda t: [_write(t / "in.jsonl", as_jsonl({"text": SIMPLIFIED})), "-o", str(t / "in.jsonl")],
         2,
         library=False,
     ),
@@ -554,7 +551,7 @@ def test_an_overlong_jsonl_line_is_skipped_in_bounded_memory(tmp_path: Path) -> 
     """A 40 MB line over a 1 MiB limit is skipped piece by piece, never held whole."""
     import tracemalloc
 
-    path = _write(tmp_path / "long.jsonl", _jsonl({"text": "x" * (40 * 1024 * 1024)}, {"id": "next", "text": SIMPLIFIED}))
+    path = _write(tmp_path / "long.jsonl", as_jsonl({"text": "x" * (40 * 1024 * 1024)}, {"id": "next", "text": SIMPLIFIED}))
     tracemalloc.start()
     items = list(read_inputs([path], max_bytes=1024 * 1024))
     _, peak = tracemalloc.get_traced_memory()

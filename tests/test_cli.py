@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, ONE_SETTING_GRID, SALES_TEXT, read_json
+from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, ONE_SETTING_GRID, SALES_TEXT, as_jsonl, read_json
 
 import pipeline
 import pipeline.corpus
@@ -137,13 +137,7 @@ def test_score_examples_folder(shipped: Any) -> None:
 
 def test_score_jsonl_with_text_and_id_fields(shipped: Any, tmp_path: Path) -> None:
     src = tmp_path / "posts.jsonl"
-    src.write_text(
-        json.dumps({"key": "s", "body": SALES_TEXT}, ensure_ascii=False)
-        + "\n"
-        + json.dumps({"key": "m", "body": MARKETING_TEXT}, ensure_ascii=False)
-        + "\n",
-        encoding="utf-8",
-    )
+    src.write_text(as_jsonl({"key": "s", "body": SALES_TEXT}, {"key": "m", "body": MARKETING_TEXT}), encoding="utf-8")
     result = run(["score", str(src), "--text-field", "body", "--id-field", "key", "--format", "jsonl"])
     assert result.exit_code == 0, result.stderr
     assert jsonl(result.stdout) == [library_record(shipped, "s", SALES_TEXT), library_record(shipped, "m", MARKETING_TEXT)]
@@ -569,12 +563,7 @@ def test_evaluate_file_as_text(gold_file: Path) -> None:
 def test_evaluate_reports_bad_records_and_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text(
-        json.dumps({"text": SALES_TEXT, "label": "sales"}, ensure_ascii=False)
-        + "\n"
-        + "{broken\n"
-        + json.dumps({"text": MARKETING_TEXT, "label": "maybe"}, ensure_ascii=False)
-        + "\n",
-        encoding="utf-8",
+        as_jsonl({"text": SALES_TEXT, "label": "sales"}, "{broken", {"text": MARKETING_TEXT, "label": "maybe"}), encoding="utf-8"
     )
     result = run(["evaluate", str(path), "--format", "json"])
     assert result.exit_code == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from _html_outline import Outline
 from click.testing import CliRunner
+from conftest import as_jsonl
 
 from pipeline.cli import main
 from pipeline.explain import explain_document
@@ -121,13 +121,7 @@ def test_report_is_self_contained(examples_report: tuple[Path, Outline]) -> None
 
 def test_hostile_text_is_shown_as_text(tmp_path: Path) -> None:
     records = tmp_path / "docs.jsonl"
-    records.write_text(
-        json.dumps({"id": '<b id="x">bold</b>', "text": HOSTILE}, ensure_ascii=False)
-        + "\n"
-        + json.dumps({"id": "plain", "text": SALES}, ensure_ascii=False)
-        + "\n",
-        encoding="utf-8",
-    )
+    records.write_text(as_jsonl({"id": '<b id="x">bold</b>', "text": HOSTILE}, {"id": "plain", "text": SALES}), encoding="utf-8")
     out = tmp_path / "r.html"
     result = CliRunner().invoke(main, ["report", str(records), "--text", "</textarea><script>1</script>", "-o", str(out)])
     assert result.exit_code == 0, result.output
