@@ -2,8 +2,8 @@
 
 Each round takes the next 64 documents (one chunk, as `orient score` takes them) and times, on the same
 chunk: bare `jieba.lcut` on each raw text (HMM off), then each of orient's steps over the whole chunk in
-turn: parse the JSON line, normalise, segment, score the chunk together (pipeline.batch: terms, n-grams,
-model, gate, evidence, records), encode the JSON line.
+turn: parse the JSON line, normalise, segment, score the chunk together into its output lines (pipeline.batch:
+terms, n-grams, model, gate, evidence, JSON).
 Timing the steps one after another on real chunks keeps the CPU-cache effects between them that a hot
 loop over one step would hide (jieba's dictionary evicts everything else). Medians over the rounds.
 
@@ -22,7 +22,6 @@ import jieba
 
 import pipeline
 from pipeline import batch, text
-from pipeline.writers import jsonl_line
 
 CHUNK = 64
 path = sys.argv[1]
@@ -57,10 +56,9 @@ for r in range(rounds + 1):
     norm = timed("normalise", text._normalise_fast, [p["text"] for p in parsed])
     words = timed("segment", segmenter.cut, norm)
     start = clock()
-    records = batch.score_segmented(clf, words)
-    steps.setdefault("score the chunk (terms, model, gate, evidence)", []).append((clock() - start) / len(words) * 1e6)
-    timed(
-        "write JSON line (with id)", lambda pr: jsonl_line({"id": pr[0]["id"], **pr[1]}), list(zip(parsed, records, strict=True))
+    batch.json_lines(clf, [p["id"] for p in parsed], words)
+    steps.setdefault("score the chunk into JSON lines (terms, model, gate, evidence)", []).append(
+        (clock() - start) / len(words) * 1e6
     )
     if r == 0:  # the first round warms the memos, as the first chunks of a long batch do
         steps.clear()

@@ -26,6 +26,7 @@ import numpy as np
 from pipeline.model import LinearModel, sigmoid, sublinear_tf
 from pipeline.predict import score_record, term_record
 from pipeline.text import term
+from pipeline.writers import json_round4, json_text
 
 if TYPE_CHECKING:
     from pipeline.predict import Classifier
@@ -145,9 +146,7 @@ class _Counted:
     def __init__(self, doc: np.ndarray, feature: np.ndarray, count: np.ndarray) -> None:
         self.doc, self.feature, self.count = doc, feature, count
 
-    def top(
-        self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int, terms: list[str]
-    ) -> list[list[dict[str, Any]]]:
+    def top(self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int) -> list[list[_Pull]]:
         """Per document, the `limit` strongest pulls towards one side (sign -1: sales, +1: marketing), equal pulls by term."""
         # Only features pulling this way, by document, then pull; lexsort is stable, so equal pulls keep the
         # input's feature (term) order. Then, within its document, a feature's place: the first `limit` count.
@@ -155,16 +154,17 @@ class _Counted:
         order = candidates[np.lexsort((-sign * products[candidates], self.doc[candidates]))]
         docs = self.doc[order]
         chosen = order[np.arange(len(order)) - np.searchsorted(docs, np.arange(n_docs))[docs] < limit]
-        out: list[list[dict[str, Any]]] = [[] for _ in range(n_docs)]
-        for d, f, c, share in zip(
-            self.doc[chosen].tolist(),
-            self.feature[chosen].tolist(),
-            self.count[chosen].tolist(),
-            (products[chosen] / norm[self.doc[chosen]]).tolist(),
-            strict=True,
-        ):
-            out[d].append(term_record(terms[f], c, share, None))
+        doc = self.doc[chosen]
+        pulls = zip(
+            self.feature[chosen].tolist(), self.count[chosen].tolist(), (products[chosen] / norm[doc]).tolist(), strict=True
+        )
+        out: list[list[_Pull]] = [[] for _ in range(n_docs)]
+        for d, pull in zip(doc.tolist(), pulls, strict=True):
+            out[d].append(pull)
         return out
+
+
+_Pull = tuple[int, int, float]  # feature index, count, share of the document's score
 
 
 class _Plan:
@@ -174,6 +174,7 @@ class _Plan:
         models = [model] + ([model.gate] if model.gate is not None else [])
         self.numbering = _Numbering(models)
         self.tables = [_Tables(m, self.numbering) for m in models]
+        self.heads = _Heads(model.terms)
         # n-gram keys are numbers in base `size`: the longest must fit in an int64
         self.usable = all(self.numbering.size ** m.ngram_range[1] < 2**62 for m in models)
 
@@ -197,26 +198,69 @@ def usable(model: LinearModel) -> bool:
     return _plan(model).usable
 
 
+class _Heads(dict[int, str]):
+    """Feature index -> the JSON that opens the term's evidence object, up to its count; made on first use."""
+
+    def __init__(self, terms: list[str]) -> None:
+        super().__init__()
+        self.terms = terms
+
+    def __missing__(self, feature: int) -> str:
+        head = self[feature] = f'{{"term": {json_text(self.terms[feature])}, "count": '
+        return head
+
+
+class _Chunk:
+    """A chunk of segmented texts scored in arrays: what their records, or JSON lines, are made from."""
+
+    def __init__(self, clf: Classifier, token_lists: list[list[str]], limit: int) -> None:
+        model, n_docs = clf.linear, len(token_lists)
+        self.plan = plan = _plan(model)
+        numbers, doc_at = plan.numbering.encode(token_lists)
+        tables = plan.tables[0]
+        counted = tables.count(numbers, doc_at)
+        products, logits, norm = tables.pulls(counted, n_docs)
+        strong = np.abs(tables.weights[counted.feature]) >= clf._signal_weight  # as Classifier._strong
+        signals = np.bincount(counted.doc, weights=np.where(strong, counted.count, 0), minlength=n_docs)
+        self.signals: list[int] = signals.astype(np.int64).tolist()
+        if model.gate is not None:
+            gate = plan.tables[1]
+            self.gates = [sigmoid(x) for x in gate.pulls(gate.count(numbers, doc_at), n_docs)[1].tolist()]
+        else:
+            self.gates = [1.0] * n_docs
+        self.probabilities = [sigmoid(x) for x in logits.tolist()]
+        self.labels = [clf._label(p) for p in self.probabilities]
+        self.verdicts = list(map(clf.verdict, self.probabilities, self.signals, self.gates))
+        self.sides = [counted.top(products, norm, n_docs, sign, limit) for sign in (-1.0, 1.0)]  # sales, marketing
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each text's record, as `Result.to_dict` makes it."""
+        terms = self.plan.tables[0].model.terms
+        sales, marketing = ([[term_record(terms[f], c, s, None) for f, c, s in doc] for doc in side] for side in self.sides)
+        return list(map(score_record, self.labels, self.probabilities, self.verdicts, self.signals, self.gates, sales, marketing))
+
+    def json_lines(self, ids: list[str]) -> list[str]:
+        """Each text's line of JSON, id first: the text `jsonl_line({"id": id, **record})` makes of its record."""
+        heads = self.plan.heads
+        sales, marketing = (
+            [", ".join([f'{heads[f]}{c}, "contribution": {json_round4(s)}}}' for f, c, s in doc]) for doc in side]
+            for side in self.sides
+        )
+        return [
+            f'{{"id": {json_text(i)}, "label": {json_text(label)}, "marketing_probability": {json_round4(p)}, '
+            f'"verdict": {json_text(verdict)}, "signal_terms": {signal}, "orientation_signal": {json_round4(gate)}, '
+            f'"evidence": {{"sales": [{s}], "marketing": [{m}]}}}}\n'
+            for i, label, p, verdict, signal, gate, s, m in zip(
+                ids, self.labels, self.probabilities, self.verdicts, self.signals, self.gates, sales, marketing, strict=True
+            )
+        ]
+
+
 def score_segmented(clf: Classifier, token_lists: list[list[str]], limit: int = 10) -> list[dict[str, Any]]:
     """The record `clf.score_tokens(terms_of(tokens)).to_dict(limit)` gives, for every segmented text of a chunk."""
-    model, n_docs = clf.linear, len(token_lists)
-    plan = _plan(model)
-    numbers, doc_at = plan.numbering.encode(token_lists)
-    tables = plan.tables[0]
-    counted = tables.count(numbers, doc_at)
-    products, logits, norm = tables.pulls(counted, n_docs)
-    strong = np.abs(tables.weights[counted.feature]) >= clf._signal_weight  # as Classifier._strong
-    signals = np.bincount(counted.doc, weights=np.where(strong, counted.count, 0), minlength=n_docs).astype(np.int64).tolist()
-    if model.gate is not None:
-        gate = plan.tables[1]
-        gates = [sigmoid(x) for x in gate.pulls(gate.count(numbers, doc_at), n_docs)[1].tolist()]
-    else:
-        gates = [1.0] * n_docs
-    sales = counted.top(products, norm, n_docs, -1.0, limit, model.terms)
-    marketing = counted.top(products, norm, n_docs, 1.0, limit, model.terms)
-    records = []
-    for d, logit in enumerate(logits.tolist()):
-        p = sigmoid(logit)
-        verdict = clf.verdict(p, signals[d], gates[d])
-        records.append(score_record(clf._label(p), p, verdict, signals[d], gates[d], sales[d], marketing[d]))
-    return records
+    return _Chunk(clf, token_lists, limit).records()
+
+
+def json_lines(clf: Classifier, ids: list[str], token_lists: list[list[str]], limit: int = 10) -> list[str]:
+    """For every segmented text of a chunk, the line `jsonl_line({"id": id, **record})` writes of its record."""
+    return _Chunk(clf, token_lists, limit).json_lines(ids)

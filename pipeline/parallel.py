@@ -49,7 +49,8 @@ def score_chunk(
         # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
         # and the model's tables evict each other from the CPU caches at every document (see segment_many).
         prepared: list[Any] = segment_many([doc.text for doc in docs])
-        together = _score_together(clf, [p for p in prepared if not isinstance(p, Exception)])
+        segmented = [(doc.id, p) for doc, p in zip(docs, prepared, strict=True) if not isinstance(p, Exception)]
+        together = _score_together(clf, segmented, encode)
 
         def finish(tokens: list[str]) -> Any:
             return clf.score_tokens(terms_of(tokens))
@@ -65,21 +66,33 @@ def score_chunk(
         try:
             if isinstance(ready, Exception):
                 raise ready
-            record = {"id": item.id, **(next(together) if together is not None else finish(ready).to_dict())}
+            if together is not None:
+                out.append(next(together))
+                continue
+            record = {"id": item.id, **finish(ready).to_dict()}
             out.append(record if encode is None else encode(record))
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
 
 
-def _score_together(clf: Any, token_lists: list[list[str]]) -> Iterator[dict[str, Any]] | None:
-    """Records for a chunk's segmented texts, scored together by pipeline.batch; None: score them one by one."""
-    if len(token_lists) < MIN_BATCH:
+def _score_together(
+    clf: Any, segmented: list[tuple[str, list[str]]], encode: Callable[[dict[str, Any]], Any] | None
+) -> Iterator[Any] | None:
+    """What score_chunk makes of each (id, segmented text), scored together by pipeline.batch; None: one by one."""
+    if len(segmented) < MIN_BATCH:
         return None
     from pipeline import batch
+    from pipeline.writers import jsonl_line
 
+    ids, token_lists = [i for i, _ in segmented], [t for _, t in segmented]
     try:
-        return iter(batch.score_segmented(clf, token_lists)) if batch.usable(clf.linear) else None
+        if not batch.usable(clf.linear):
+            return None
+        if encode is jsonl_line:  # JSON lines, the batch format, come straight from the chunk's arrays
+            return iter(batch.json_lines(clf, ids, token_lists))
+        records = ({"id": i, **r} for i, r in zip(ids, batch.score_segmented(clf, token_lists), strict=True))
+        return records if encode is None else map(encode, records)
     except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
         return None
 

@@ -48,12 +48,25 @@ class Writer:
 
 
 # One encoder for every line: json.dumps with options would build a new one per record.
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def jsonl_line(record: dict[str, Any]) -> str:
     """One record as a line of JSON, Chinese kept as Chinese."""
-    return _encode(record) + "\n"
+    return json_text(record) + "\n"
+
+
+def json_round4(x: float) -> str:
+    """The JSON text of round(x, 4), as jsonl_line writes it: one decimal conversion instead of two.
+
+    Formatting with ".4f" rounds x to four places exactly as round(x, 4) does (both are correctly rounded).
+    Below 1e11 those digits have at most 15 significant figures, so they are also the shortest repr of the
+    rounded float, once trailing zeros go. Other numbers (larger, NaN, infinite) take round and the encoder.
+    """
+    if -1e11 < x < 1e11:
+        digits = f"{x:.4f}".rstrip("0")
+        return digits + "0" if digits[-1] == "." else digits
+    return json_text(round(x, 4))
 
 
 class JsonlWriter(Writer):

@@ -10,14 +10,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import as_jsonl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import parallel
-from pipeline.batch import score_segmented
+from pipeline.batch import json_lines, score_segmented
 from pipeline.cli import main
 from pipeline.model import LinearModel
 from pipeline.predict import Classifier
 from pipeline.readers import Document, Failure
 from pipeline.text import segment_many, terms_of
+from pipeline.writers import json_round4, json_text, jsonl_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +41,24 @@ def test_every_corpus_and_evaluation_text_gets_the_same_record_in_a_chunk(shippe
     for start in range(0, len(texts), 64):
         chunk = texts[start : start + 64]
         assert score_segmented(shipped, segment_many(chunk)) == [shipped.score(t).to_dict() for t in chunk]
+
+
+def test_a_chunk_writes_each_record_as_the_jsonl_writer_would(shipped: Any) -> None:
+    texts = _texts()
+    # ids that JSON must escape: quotes, backslashes, control characters; and ones it must leave alone
+    ids = [f'doc "{i}" \\ 第{i}篇\t😀' for i in range(len(texts))]
+    for start in range(0, len(texts), 64):
+        chunk, names = texts[start : start + 64], ids[start : start + 64]
+        expected = [jsonl_line({"id": n, **shipped.score(t).to_dict()}) for n, t in zip(names, chunk, strict=True)]
+        assert json_lines(shipped, names, segment_many(chunk)) == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.floats() | st.floats(min_value=-1.0, max_value=1.0) | st.sampled_from([0.5, -0.5, 0.00005, -0.00005, 0.12345, 1e15, -0.0])
+)
+def test_json_round4_is_the_json_of_round_to_four_places(x: float) -> None:
+    assert json_round4(x) == json_text(round(x, 4))
 
 
 def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() -> None:
@@ -80,8 +101,8 @@ def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any
     batch.write_text(as_jsonl(*({"id": str(i), "text": t} for i, t in enumerate(texts))), encoding="utf-8")
     result = CliRunner().invoke(main, ["score", str(batch), "--format", "jsonl", "--jobs", "1"])
     assert result.exit_code == 0, result.output
-    got = [json.loads(line) for line in result.stdout.splitlines()]
-    assert got == [{"id": str(i), **shipped.score(t).to_dict()} for i, t in enumerate(texts)]
+    # the same bytes, not just the same records: a batch writes its JSON lines straight from the chunk's arrays
+    assert result.stdout == "".join(jsonl_line({"id": str(i), **shipped.score(t).to_dict()}) for i, t in enumerate(texts))
 
 
 def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
@@ -90,8 +111,8 @@ def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
     calls: Counter[str] = Counter()
     real = parallel._score_together
 
-    def counting(clf: Any, token_lists: list[list[str]]) -> Any:
-        together = real(clf, token_lists)
+    def counting(clf: Any, segmented: list[tuple[str, list[str]]], encode: Any) -> Any:
+        together = real(clf, segmented, encode)
         calls["together" if together is not None else "one by one"] += 1
         return together
 
