@@ -18,7 +18,7 @@ more, so scoring one text in a fresh process never loads it.
 
 from __future__ import annotations
 
-from itertools import chain, repeat
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,10 +35,11 @@ DROPPED, UNKNOWN = 0, 1  # term numbers of a token that is no term, and of a ter
 _MEMO_LIMIT = 1 << 18  # tokens memoised; a stream of ever-new tokens (ids, numbers) must not grow it without end
 
 
-class _Numbering:
-    """Numbers for every term of a model and its gate, and a memo from segmenter token to term number."""
+class _Numbering(dict[str, int]):
+    """Numbers for every term of a model and its gate; as a dict, a memo from segmenter token to term number."""
 
     def __init__(self, models: list[LinearModel]) -> None:
+        super().__init__()
         terms: set[str] = set()
         for model in models:
             terms.update(model.stop_words)
@@ -46,23 +47,21 @@ class _Numbering:
                 terms.update(gram.split(" "))
         self.number = {t: k for k, t in enumerate(sorted(terms), start=UNKNOWN + 1)}
         self.size = len(self.number) + UNKNOWN + 1
-        self.memo: dict[str, int] = {}
 
-    def learn(self, token: str) -> int:
-        """The term number of a token not yet in the memo (and remember it, while there is room)."""
+    def __missing__(self, token: str) -> int:
+        # A token seen for the first time; known ones are found by dict lookups that never leave C.
         t = term(token)
         k = DROPPED if t is None else self.number.get(t, UNKNOWN)
-        if len(self.memo) < _MEMO_LIMIT:
-            self.memo[token] = k
+        if len(self) < _MEMO_LIMIT:
+            self[token] = k
         return k
 
     def encode(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Term numbers of every token of a chunk, one after another, and the document each belongs to."""
-        flat = list(chain.from_iterable(token_lists))
-        numbers = np.fromiter(map(self.memo.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        for p in np.flatnonzero(numbers < 0).tolist():
-            numbers[p] = self.learn(flat[p])
-        return numbers, np.repeat(np.arange(len(token_lists)), [len(tokens) for tokens in token_lists])
+        lengths = [len(tokens) for tokens in token_lists]
+        count = sum(lengths)
+        numbers = np.fromiter(map(self.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64, count=count)
+        return numbers, np.repeat(np.arange(len(token_lists)), lengths)
 
 
 class _Tables:
@@ -88,10 +87,16 @@ class _Tables:
                 for part in parts:
                     key = key * size + part
                 grams.setdefault(len(parts), []).append((key, i))
-        self.ngrams: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # Per n: the sorted keys and their features, and for each place in an n-gram, which terms stand there
+        # in some n-gram of the model (a run of tokens that fails that test needs no search).
+        self.ngrams: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for n, pairs in grams.items():
             table = np.array(sorted(pairs), dtype=np.int64)
-            self.ngrams[n] = (table[:, 0], table[:, 1])
+            keys = table[:, 0]
+            can = np.zeros((n, size), dtype=bool)
+            for j in range(n):
+                can[j, keys // size ** (n - 1 - j) % size] = True
+            self.ngrams[n] = (keys, table[:, 1], can)
 
     def count(self, numbers: np.ndarray, doc_at: np.ndarray) -> _Counted:
         """The model's features in a chunk, as LinearModel.features counts them in each document."""
@@ -111,15 +116,19 @@ class _Tables:
                 continue
             if n not in self.ngrams:
                 continue
-            key = seq[:m].copy()
-            for j in range(1, n):
-                key = key * self.size + seq[j : j + m]
-            sorted_keys, features = self.ngrams[n]
-            at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
+            sorted_keys, features, can = self.ngrams[n]
             # an n-gram counts only inside one document: its first and last tokens belong to the same one
-            hit = (sorted_keys[at] == key) & (docs[:m] == docs[n - 1 :])
-            keys.append(docs[:m][hit] * vocab + features[at][hit])
-        unique, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
+            possible = docs[:m] == docs[n - 1 :]
+            for j in range(n):
+                possible &= can[j][seq[j : j + m]]
+            start = np.flatnonzero(possible)
+            key = seq[start]
+            for j in range(1, n):
+                key = key * self.size + seq[start + j]
+            found = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
+            hit = sorted_keys[found] == key
+            keys.append(docs[start[hit]] * vocab + features[found[hit]])
+        unique, counts = _unique_counts(np.concatenate(keys) if keys else np.zeros(0, np.int64))
         return _Counted(*np.divmod(unique, vocab), counts)
 
     def pulls(self, counted: _Counted, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,6 +147,13 @@ class _Tables:
         with np.errstate(divide="ignore", invalid="ignore"):
             logit = np.where(square > 0, model.intercept + dot / norm, model.intercept)
         return products, logit, norm
+
+
+def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_counts=True), with a stable sort: twice as fast on these keys, already in runs by document."""
+    keys = np.sort(keys, kind="stable")
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.diff(np.append(starts, len(keys)))
 
 
 class _Counted:
