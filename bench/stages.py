@@ -1,6 +1,6 @@
 """Where a batch's time goes, per document (target 1's profile), measured the way a batch runs.
 
-Each round takes the next 64 documents (one chunk, as `orient score` takes them) and times, on the same
+Each round takes the next chunk of documents (as many as `orient score --jobs 1` takes at once) and times, on the same
 chunk: bare `jieba.lcut` on each raw text (HMM off), then each of orient's steps over the whole chunk in
 turn: parse the JSON line, normalise, segment, score the chunk together into its output lines (pipeline.batch:
 terms, n-grams, model, gate, evidence, JSON).
@@ -21,11 +21,11 @@ import time
 import jieba
 
 import pipeline
-from pipeline import batch, text
+from pipeline import batch, parallel, text
 
-CHUNK = 64
+CHUNK = parallel.LOCAL_CHUNK_SIZE
 path = sys.argv[1]
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 150
+rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 24
 clf = pipeline.load()
 segmenter = text._segmenter()
 jieba.setLogLevel(60)
@@ -68,6 +68,7 @@ print(
         {
             "segmenter": text.segmenter_name(),
             "rounds": rounds,
+            "chunk": CHUNK,
             "us_per_doc": {name: statistics.median(v) for name, v in steps.items()},
         }
     )

@@ -18,7 +18,6 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +167,6 @@ def score_bag(bag: Any, model: str | Path | ModelPayload | None = None, text_fie
     return bag.map_partitions(score_records_partition, _dask_delayed(payload), text_field, id_field)
 
 
-def _chunks(items: Iterable[Document | Failure], size: int) -> Iterator[list[Document | Failure]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
 def score_stream_on(
     address: str | Any,
     items: Iterable[Document | Failure],
@@ -192,6 +185,8 @@ def score_stream_on(
         from distributed import Client
     except ImportError:
         raise OrientError("--scheduler needs Dask; install it with: pip install 'orient[dask]'.") from None
+    from pipeline.parallel import chunked
+
     payload = ModelPayload.from_classifier(clf)
     own = not isinstance(address, Client)
     client: Any = address
@@ -204,7 +199,7 @@ def score_stream_on(
         [shared] = client.scatter([payload], broadcast=True, hash=True)
         limit = max(1, len(client.scheduler_info().get("workers", {}))) * IN_FLIGHT_PER_WORKER
         pending: deque[tuple[list[Document | Failure], Any]] = deque()
-        for chunk in _chunks(items, chunk_size):
+        for chunk in chunked(items, chunk_size):
             pending.append((chunk, client.submit(score_chunk_remote, shared, chunk, method, encode, pure=False)))
             while len(pending) >= limit:
                 done, future = pending.popleft()

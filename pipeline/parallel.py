@@ -13,14 +13,19 @@ import copy
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+from itertools import chain
 from typing import Any
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
 from pipeline.text import segment_many, terms_of
 
-CHUNK_SIZE = 64  # ~1 KB documents: 20–100 ms of work per chunk, so hand-over costs stay small
+CHUNK_SIZE = 64  # per worker: ~1 KB documents, 20–100 ms of work a chunk, so hand-over costs stay small
+# In this process: each switch from segmenting to scoring and back evicts jieba's dictionary from the CPU
+# caches, which then costs milliseconds to refill; 1,024 documents a chunk instead of 64 made a whole
+# `--jobs 1` run about 10% faster (bench/stages.py and the benchmark's target 1 measure it).
+LOCAL_CHUNK_SIZE = 1024
+CHUNK_CHARS = 1 << 19  # a chunk also ends at this many characters of text, so long documents keep memory flat
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
 MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch); smaller ones text by text
 
@@ -152,9 +157,18 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
+def chunked(items: Iterable[Item], size: int, chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
+    """Lists of at most `size` items, each ended early once its documents' texts reach `chars` characters."""
+    chunk: list[Item] = []
+    total = 0
+    for item in items:
+        chunk.append(item)
+        if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
+            total += len(item.text)
+        if len(chunk) >= size or total >= chars:
+            yield chunk
+            chunk, total = [], 0
+    if chunk:
         yield chunk
 
 
@@ -163,19 +177,20 @@ def score_stream(
     clf: Any,
     jobs: int = 1,
     method: str = "score",
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     encode: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Iterator[tuple[Item, Outcome]]:
     """Yield (item, record or Failure) for every item, in input order, scoring on `jobs` processes.
 
     `method` is the classifier's method to call ("score" or "explain"); `encode`, if given, is applied to
-    each record where it was scored (see score_chunk).
+    each record where it was scored (see score_chunk). Documents go in chunks of `chunk_size` (default:
+    LOCAL_CHUNK_SIZE with one job, CHUNK_SIZE per worker) and at most CHUNK_CHARS characters.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
     once. A Failure item comes back as its own outcome.
     """
-    chunks = _chunks(items, chunk_size)
+    chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else CHUNK_SIZE))
     if jobs <= 1:
         for chunk in chunks:
             yield from zip(chunk, score_chunk(clf, chunk, method, encode), strict=True)

@@ -85,6 +85,33 @@ def test_the_input_is_read_only_a_few_chunks_ahead(clf: Any) -> None:
     assert consumed <= (2 * parallel.IN_FLIGHT_PER_JOB + 2) * 5 + 60 + 1
 
 
+def test_chunks_end_at_their_size_or_once_their_texts_reach_the_character_bound() -> None:
+    items: list[Document | Failure] = [Document(f"d{i}", "字" * 10) for i in range(7)]
+    items.insert(2, Failure("bad", "is empty"))
+    sizes = [[i.id for i in chunk] for chunk in parallel.chunked(items, size=3, chars=1000)]
+    assert sizes == [["d0", "d1", "bad"], ["d2", "d3", "d4"], ["d5", "d6"]]
+    # 25 characters end a chunk: the third document of ten reaches them; a failure carries no text
+    by_chars = [[i.id for i in chunk] for chunk in parallel.chunked(items, size=100, chars=25)]
+    assert by_chars == [["d0", "d1", "bad", "d2"], ["d3", "d4", "d5"], ["d6"]]
+    huge = [Document("long", "字" * 100), Document("short", "字")]
+    assert [[i.id for i in chunk] for chunk in parallel.chunked(huge, size=100, chars=25)] == [["long"], ["short"]]
+    assert list(parallel.chunked([], size=3)) == []
+
+
+def test_one_job_scores_in_large_chunks_and_workers_in_small_ones(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes: list[int] = []
+    real = parallel.score_chunk
+
+    def counting(clf: Any, items: list[Any], *args: Any) -> Any:
+        sizes.append(len(items))
+        return real(clf, items, *args)
+
+    monkeypatch.setattr(parallel, "score_chunk", counting)
+    docs = [Document(f"d{i}", "以客户为中心。") for i in range(parallel.LOCAL_CHUNK_SIZE + 5)]
+    assert len(outcomes(parallel.score_stream(docs, clf, jobs=1))) == len(docs)
+    assert sizes == [parallel.LOCAL_CHUNK_SIZE, 5]
+
+
 def test_default_jobs_is_the_available_cores() -> None:
     import os
 
