@@ -105,11 +105,6 @@ def interleaved(cmds: dict[str, tuple[Sequence[str], dict[str, str] | None]], re
     return out
 
 
-N_HEAD = 64
-HEAD_BARE = f"bare jieba.lcut, HMM off, first {N_HEAD} documents"
-HEAD_ORIENT = f"orient score --jobs 1 (jieba), first {N_HEAD} documents"
-
-
 def med(xs: Sequence[float]) -> float:
     """The median."""
     return statistics.median(xs)
@@ -182,8 +177,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         size = synth.write_jsonl(batch, n_batch)
         many = tmp / f"docs-{n_jobs}.jsonl"
         synth.write_jsonl(many, n_jobs)
-        head = tmp / f"docs-{N_HEAD}.jsonl"  # the batch's first documents (same seed): to take start-up out
-        synth.write_jsonl(head, N_HEAD)
         jieba_env = {"ORIENT_SEGMENTER": "jieba"}
         fast_env = {"ORIENT_SEGMENTER": "rjieba"}
 
@@ -195,8 +188,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "bare jieba.lcut (default: HMM on)": ([PY, str(HERE / "bare_jieba.py"), str(batch), "--hmm"], None),
                 "orient score --jobs 1 (jieba)": ([ORIENT, "score", str(batch), "--jobs", "1", "--format", "jsonl"], jieba_env),
                 "orient score --jobs 1 (rjieba)": ([ORIENT, "score", str(batch), "--jobs", "1", "--format", "jsonl"], fast_env),
-                HEAD_BARE: ([PY, str(HERE / "bare_jieba.py"), str(head)], None),
-                HEAD_ORIENT: ([ORIENT, "score", str(head), "--jobs", "1", "--format", "jsonl"], jieba_env),
             },
             # Target 1 sits close to its threshold on a machine whose speed swings by half from one second to
             # the next: more rounds than elsewhere, so that its median ratio settles.
@@ -217,14 +208,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         t1_off = ratio(r1["bare jieba.lcut, HMM off"], r1["orient score --jobs 1 (jieba)"])
         t1_on = ratio(r1["bare jieba.lcut (default: HMM on)"], r1["orient score --jobs 1 (jieba)"])
-        # Per document, whole process: each round's run minus the same command on the batch's first documents.
-        per_doc = {
-            name: [(a.cpu - b.cpu) / (n_batch - N_HEAD) * 1e6 for a, b in zip(r1[name], r1[small], strict=True)]
-            for name, small in (("bare jieba.lcut, HMM off", HEAD_BARE), ("orient score --jobs 1 (jieba)", HEAD_ORIENT))
-        }
-        bare_doc, orient_doc = per_doc["bare jieba.lcut, HMM off"], per_doc["orient score --jobs 1 (jieba)"]
-        t1_doc = med([b / o for b, o in zip(bare_doc, orient_doc, strict=True)])
-        t1_extra = med([o / b - 1 for b, o in zip(bare_doc, orient_doc, strict=True)])
+        steady = json.loads(
+            subprocess.run(
+                [PY, str(HERE / "steady.py"), str(batch), str(max(reps, 7) if not args.quick else 1)],
+                env={**os.environ, **jieba_env},
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        t1_doc, t1_extra = steady["ratio"], steady["extra"]
         lines += [
             "## 1. Batch overhead",
             "",
@@ -237,17 +231,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for name, runs in r1.items():
             w = med([r.wall for r in runs])
-            docs = N_HEAD if name in (HEAD_BARE, HEAD_ORIENT) else n_batch
-            lines.append(f"| {name} | {w:.2f} | {docs / w:,.0f} | {med([r.cpu for r in runs]):.2f} |")
+            lines.append(f"| {name} | {w:.2f} | {n_batch / w:,.0f} | {med([r.cpu for r in runs]):.2f} |")
         lines += [
             "",
             f"- orient (jieba) throughput / bare jieba with the same settings (HMM off): **{t1_off:.0%}** (target ≥ 90%)",
             f"- orient (jieba) throughput / bare `jieba.lcut(text)` as jieba ships it (HMM on): **{t1_on:.0%}**",
-            f"- Per document, start-up taken out (each round's CPU time minus that of the same command on the batch's first "
-            f"{N_HEAD} documents): orient {med(orient_doc):,.0f} µs, bare jieba {med(bare_doc):,.0f} µs; orient runs at "
-            f"**{t1_doc:.0%}** of bare jieba's throughput, and everything besides segmentation costs **{t1_extra:.0%}** of "
-            "what bare jieba takes (target: a tenth). Measured in the whole process, this counts what the profile below "
-            "cannot: jieba's dictionary, evicted from the CPU caches while a chunk is scored, is refilled for the next.",
+            f"- Per document, start-up taken out (bench/steady.py: the whole command run through the CLI's entry point in "
+            f"one warm process, on the batch and on its first documents, beside a bare `jieba.lcut` loop over the same "
+            f"texts; {steady['rounds']} alternating rounds): orient {steady['orient_us_per_doc']:,.0f} µs, bare jieba "
+            f"{steady['bare_us_per_doc']:,.0f} µs of CPU a document; orient runs at **{t1_doc:.0%}** of bare jieba's "
+            f"throughput, and everything besides segmentation costs **{t1_extra:.0%}** of what bare jieba takes (target: "
+            "a tenth). Unlike the profile below, this keeps the costs between steps: jieba's dictionary, evicted from "
+            "the CPU caches while a chunk is scored, is refilled for the next.",
             "",
             "Where a document's time goes inside a batch (bench/stages.py: chunk by chunk, each of orient's steps over the "
             "chunk in turn, with bare `jieba.lcut` on the same chunk in the same round; CPU µs per document, medians of "
@@ -268,11 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| total | {tot['jieba']:.0f} | {tot['rjieba']:.0f} |",
             f"| bare `jieba.lcut` on the raw texts, same rounds | {bare_us:.0f} | |",
             "",
-            f"With jieba, everything besides segmentation costs {other:.0f} µs a document, "
-            f"{other / bare_us:.0%} of what bare jieba takes to segment it; per document, without the start-up, orient "
-            f"runs at {bare_us / tot['jieba']:.0%} of bare jieba's throughput. The whole-process ratio ({t1_off:.0%}) "
-            "also counts start-up, where orient is the faster (section 3: it loads jieba's dictionary from bytes, "
-            "not through jieba's file loader); the larger the batch, the closer it comes to the per-document one.",
+            f"In this profile, with jieba, the steps besides segmentation cost {other:.0f} µs a document, "
+            f"{other / bare_us:.0%} of what bare jieba takes to segment it (without what the steps cost each other: see "
+            f"bench/steady.py above). The whole-process ratio ({t1_off:.0%}) also counts start-up, where orient is the "
+            "faster (section 3: it loads jieba's dictionary from bytes, not through jieba's file loader); the larger "
+            "the batch, the closer it comes to the per-document one.",
             "",
         ]
         summary.append(
