@@ -10,7 +10,9 @@ n-gram keys, and TF-IDF, norms, dot products, signal counts and the evidence ran
 The records are the same as the text-by-text path's, not just close: both sum each document's terms
 in feature (term) order, one addition after another (np.bincount adds in input order), take the sublinear
 term frequency from the same Python function, and apply the sigmoid and the rounding in Python.
-tests/test_batch.py holds the two paths together on every corpus and evaluation text.
+JSON lines, the batch format, are made straight from the chunk's arrays, without records in between: the
+same text `writers.jsonl_line` makes of each record. tests/test_batch.py holds the paths together on every
+corpus and evaluation text.
 
 numpy is imported only here, and batches use this only for chunks of parallel.MIN_BATCH documents or
 more, so scoring one text in a fresh process never loads it.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
@@ -20,10 +21,13 @@ from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
 from pipeline.text import segment_many, terms_of
 
-CHUNK_SIZE = 64  # per worker: ~1 KB documents, 20–100 ms of work a chunk, so hand-over costs stay small
+CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work (at most LOCAL_CHUNK_SIZE)
+# Long enough that handing a chunk over and switching between segmenting and scoring cost little; short
+# enough that a batch of a few thousand documents still ends evenly on every worker.
+CHUNK_SECONDS = 0.1
 # In this process: each switch from segmenting to scoring and back evicts jieba's dictionary from the CPU
 # caches, which then costs milliseconds to refill; 1,024 documents a chunk instead of 64 made a whole
-# `--jobs 1` run about 10% faster (bench/stages.py and the benchmark's target 1 measure it).
+# `--jobs 1` run about 10% faster (paired runs; target 1 of `make bench` measures the result).
 LOCAL_CHUNK_SIZE = 1024
 CHUNK_CHARS = 1 << 19  # a chunk also ends at this many characters of text, so long documents keep memory flat
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
@@ -144,8 +148,12 @@ def _for_workers(clf: Any) -> Any:
     return light
 
 
-def _score_in_worker(items: list[Item], method: str, encode: Callable[[dict[str, Any]], Any] | None) -> list[Outcome]:
-    return score_chunk(_worker_clf, items, method, encode)
+def _score_in_worker(
+    items: list[Item], method: str, encode: Callable[[dict[str, Any]], Any] | None
+) -> tuple[list[Outcome], float]:
+    """The chunk's outcomes, and the CPU seconds they took (the parent sizes later chunks by it)."""
+    start = time.process_time()
+    return score_chunk(_worker_clf, items, method, encode), time.process_time() - start
 
 
 def _context() -> Any:
@@ -157,19 +165,37 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def chunked(items: Iterable[Item], size: int, chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
-    """Lists of at most `size` items, each ended early once its documents' texts reach `chars` characters."""
+def chunked(items: Iterable[Item], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
+    """Lists of at most `size` items (a number, or a function giving the next chunk's), each ended early once
+    its documents' texts reach `chars` characters."""
     chunk: list[Item] = []
     total = 0
+    limit = size if isinstance(size, int) else size()
     for item in items:
         chunk.append(item)
         if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
             total += len(item.text)
-        if len(chunk) >= size or total >= chars:
+        if len(chunk) >= limit or total >= chars:
             yield chunk
             chunk, total = [], 0
+            limit = size if isinstance(size, int) else size()
     if chunk:
         yield chunk
+
+
+class _WorkerChunks:
+    """The size of the next chunk for the workers: about CHUNK_SECONDS of work, judged from the chunks so far."""
+
+    def __init__(self) -> None:
+        self.size = CHUNK_SIZE
+
+    def __call__(self) -> int:
+        return self.size
+
+    def took(self, seconds: float, documents: int) -> None:
+        """Learn from one chunk's CPU time in its worker."""
+        if seconds > 0:
+            self.size = max(CHUNK_SIZE, min(LOCAL_CHUNK_SIZE, int(documents * CHUNK_SECONDS / seconds)))
 
 
 def score_stream(
@@ -184,13 +210,14 @@ def score_stream(
 
     `method` is the classifier's method to call ("score" or "explain"); `encode`, if given, is applied to
     each record where it was scored (see score_chunk). Documents go in chunks of `chunk_size` (default:
-    LOCAL_CHUNK_SIZE with one job, CHUNK_SIZE per worker) and at most CHUNK_CHARS characters.
+    LOCAL_CHUNK_SIZE with one job; for workers, about CHUNK_SECONDS of work) and at most CHUNK_CHARS characters.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
     once. A Failure item comes back as its own outcome.
     """
-    chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else CHUNK_SIZE))
+    sizes = _WorkerChunks()
+    chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else sizes))
     if jobs <= 1:
         for chunk in chunks:
             yield from zip(chunk, score_chunk(clf, chunk, method, encode), strict=True)
@@ -202,7 +229,7 @@ def score_stream(
     if second is None:
         yield from zip(first, score_chunk(clf, first, method, encode), strict=True)
         return
-    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode)
+    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode, sizes)
 
 
 def _pooled(
@@ -212,6 +239,7 @@ def _pooled(
     jobs: int,
     method: str,
     encode: Callable[[dict[str, Any]], Any] | None,
+    sizes: _WorkerChunks,
 ) -> Iterator[tuple[Item, Outcome]]:
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -220,15 +248,15 @@ def _pooled(
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
-    pending: deque[tuple[list[Item], Future[list[Outcome]]]] = deque()
+    pending: deque[tuple[list[Item], Future[tuple[list[Outcome], float]]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
             pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode)))
             while len(pending) >= limit:
-                yield from _collect(pending.popleft(), BrokenProcessPool)
+                yield from _collect(pending.popleft(), BrokenProcessPool, sizes)
         while pending:
-            yield from _collect(pending.popleft(), BrokenProcessPool)
+            yield from _collect(pending.popleft(), BrokenProcessPool, sizes)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -248,12 +276,14 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
         batch.usable(clf.linear)
 
 
-def _collect(entry: tuple[list[Item], Any], broken: type[BaseException]) -> Iterator[tuple[Item, Outcome]]:
+def _collect(entry: tuple[list[Item], Any], broken: type[BaseException], sizes: _WorkerChunks) -> Iterator[tuple[Item, Outcome]]:
     chunk, future = entry
     try:
-        return zip(chunk, future.result(), strict=True)
+        outcomes, seconds = future.result()
     except broken:
         raise OrientError(
             f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {chunk[0].id}; "
             "rerun with --jobs 1 to find the document."
         ) from None
+    sizes.took(seconds, len(chunk))
+    return zip(chunk, outcomes, strict=True)

@@ -98,6 +98,23 @@ def test_chunks_end_at_their_size_or_once_their_texts_reach_the_character_bound(
     assert list(parallel.chunked([], size=3)) == []
 
 
+def test_worker_chunks_grow_to_about_a_tenth_of_a_second_of_work_within_bounds() -> None:
+    sizes = parallel._WorkerChunks()
+    assert sizes() == parallel.CHUNK_SIZE
+    sizes.took(0.05, 64)  # 64 documents in 50 ms: 128 make a tenth of a second
+    assert sizes() == 128
+    sizes.took(5.0, 64)  # slow documents: never below the first chunks' size
+    assert sizes() == parallel.CHUNK_SIZE
+    sizes.took(0.001, 500)  # fast ones: never above what one process takes at once
+    assert sizes() == parallel.LOCAL_CHUNK_SIZE
+    sizes.took(0.0, 64)  # too fast to time: keep the last size
+    assert sizes() == parallel.LOCAL_CHUNK_SIZE
+    # the chunker asks for the size of each chunk as it starts it
+    wanted = iter([2, 3, 1])
+    items: list[Document | Failure] = [Document(f"d{i}", "字") for i in range(7)]
+    assert [len(c) for c in parallel.chunked(items, lambda: next(wanted, 5))] == [2, 3, 1, 1]
+
+
 def test_one_job_scores_in_large_chunks_and_workers_in_small_ones(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sizes: list[int] = []
     real = parallel.score_chunk
