@@ -105,6 +105,19 @@ def interleaved(cmds: dict[str, tuple[Sequence[str], dict[str, str] | None]], re
     return out
 
 
+def script_json(script: str, args: Sequence[object], env: dict[str, str] | None = None) -> Any:
+    """Run one of bench/'s measuring scripts and return the JSON it prints."""
+    out = subprocess.run(
+        [PY, str(HERE / script), *map(str, args)],
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
 def med(xs: Sequence[float]) -> float:
     """The median."""
     return statistics.median(xs)
@@ -193,31 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             # the next: more rounds than elsewhere, so that its median ratio settles.
             reps if args.quick else max(reps, 11),
         )
-        stages = {
-            name: json.loads(
-                subprocess.run(
-                    [PY, str(HERE / "stages.py"), str(batch)],
-                    env={**os.environ, **env},
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-            )
-            for name, env in (("jieba", jieba_env), ("rjieba", fast_env))
-        }
+        stages = {name: script_json("stages.py", [batch], env) for name, env in (("jieba", jieba_env), ("rjieba", fast_env))}
         t1_off = ratio(r1["bare jieba.lcut, HMM off"], r1["orient score --jobs 1 (jieba)"])
         t1_on = ratio(r1["bare jieba.lcut (default: HMM on)"], r1["orient score --jobs 1 (jieba)"])
-        steady = json.loads(
-            subprocess.run(
-                [PY, str(HERE / "steady.py"), str(batch), str(max(reps, 7) if not args.quick else 1)],
-                env={**os.environ, **jieba_env},
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+        steady = script_json("steady.py", [batch, max(reps, 7) if not args.quick else 1], jieba_env)
         t1_doc, t1_extra = steady["ratio"], steady["extra"]
         lines += [
             "## 1. Batch overhead",
@@ -282,15 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # 2. Faster segmentation ---------------------------------------------------------------------------------
         say("2. segmenters")
-        seg = json.loads(
-            subprocess.run(
-                [PY, str(HERE / "segspeed.py"), str(batch), str(max(reps, 3))],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+        seg = script_json("segspeed.py", [batch, max(reps, 3)])
         per_round = [j / r for j, r in zip(seg["times"]["jieba"], seg["times"]["rjieba"], strict=True)]
         t2 = med(per_round)
         mb = seg["bytes"] / 2**20
@@ -432,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "## 5. Constant memory",
             "",
             "Synthetic JSONL files generated into a temporary folder, scored with the defaults (`--jobs` = cores, auto "
-            "segmenter), output streamed to a pipe. Peak RSS of the largest single process (from the kernel) and the peak "
+            "segmenter), output to /dev/null. Peak RSS of the largest single process (from the kernel) and the peak "
             "sum over the whole process tree (sampled every 50 ms). One run each.",
             "",
             "| input | documents | wall (s) | MB/s | largest process peak RSS (MB) | whole tree peak RSS (MB) |",

@@ -21,10 +21,13 @@ from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
 from pipeline.text import segment_many, terms_of
 
-CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work (at most LOCAL_CHUNK_SIZE)
+CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work, up to WORKER_CHUNK_MAX
 # Long enough that handing a chunk over and switching between segmenting and scoring cost little; short
 # enough that a batch of a few thousand documents still ends evenly on every worker.
 CHUNK_SECONDS = 0.1
+# Each worker holds a chunk's tokens and arrays, and a few chunks wait for each: scoring 100 MB with
+# rjieba, chunks of up to 1,024 documents took the process tree to 260-274 MB, of 256 to 228 MB, as fast.
+WORKER_CHUNK_MAX = 256
 # In this process: each switch from segmenting to scoring and back evicts jieba's dictionary from the CPU
 # caches, which then costs milliseconds to refill; 1,024 documents a chunk instead of 64 made a whole
 # `--jobs 1` run about 10% faster (paired runs; target 1 of `make bench` measures the result).
@@ -195,7 +198,7 @@ class _WorkerChunks:
     def took(self, seconds: float, documents: int) -> None:
         """Learn from one chunk's CPU time in its worker."""
         if seconds > 0:
-            self.size = max(CHUNK_SIZE, min(LOCAL_CHUNK_SIZE, int(documents * CHUNK_SECONDS / seconds)))
+            self.size = max(CHUNK_SIZE, min(WORKER_CHUNK_MAX, int(documents * CHUNK_SECONDS / seconds)))
 
 
 def score_stream(

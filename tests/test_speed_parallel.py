@@ -105,10 +105,10 @@ def test_worker_chunks_grow_to_about_a_tenth_of_a_second_of_work_within_bounds()
     assert sizes() == 128
     sizes.took(5.0, 64)  # slow documents: never below the first chunks' size
     assert sizes() == parallel.CHUNK_SIZE
-    sizes.took(0.001, 500)  # fast ones: never above what one process takes at once
-    assert sizes() == parallel.LOCAL_CHUNK_SIZE
+    sizes.took(0.001, 500)  # fast ones: never above the bound that keeps workers' memory small
+    assert sizes() == parallel.WORKER_CHUNK_MAX
     sizes.took(0.0, 64)  # too fast to time: keep the last size
-    assert sizes() == parallel.LOCAL_CHUNK_SIZE
+    assert sizes() == parallel.WORKER_CHUNK_MAX
     # the chunker asks for the size of each chunk as it starts it
     wanted = iter([2, 3, 1])
     items: list[Document | Failure] = [Document(f"d{i}", "字") for i in range(7)]
