@@ -169,8 +169,7 @@ def _context() -> Any:
 
 
 def chunked(items: Iterable[Item], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
-    """Lists of at most `size` items (a number, or a function giving the next chunk's), each ended early once
-    its documents' texts reach `chars` characters."""
+    """Lists of at most `size` items (a number, or a function giving each next chunk's), cut at `chars` characters of text."""
     chunk: list[Item] = []
     total = 0
     limit = size if isinstance(size, int) else size()
