@@ -47,11 +47,7 @@ for r in range(rounds + 1):
     first = (r * CHUNK) % max(1, len(lines) - CHUNK)
     chunk = lines[first : first + CHUNK]
     raw = [json.loads(line)["text"] for line in chunk]
-    start = clock()
-    for t in raw:
-        jieba.lcut(t, HMM=False)
-    bare = (clock() - start) / len(raw) * 1e6
-    steps.setdefault("bare jieba.lcut", []).append(bare)
+    timed("bare jieba.lcut", lambda t: jieba.lcut(t, HMM=False), raw)
     parsed = timed("parse JSON line", json.loads, chunk)
     norm = timed("normalise", text._normalise_fast, [p["text"] for p in parsed])
     words = timed("segment", segmenter.cut, norm)
