@@ -3,9 +3,10 @@
 Text by text, scoring costs a fifth of what jieba takes to segment: Python dictionary lookups for every
 token and n-gram, twice (model and gate), a loop over a hundred features, a sort for the evidence.
 For a chunk, each segmenter token is looked up once, in a memo that gives its term's number (0 for
-punctuation and other dropped tokens, 1 for a term no model knows), and everything after that runs in
-numpy over the whole chunk: n-grams become integer keys found by binary search in the model's sorted
-n-gram keys, and TF-IDF, norms, dot products, signal counts and the evidence ranking follow.
+punctuation and other dropped tokens, 1 for a term no model knows), as soon as its text is segmented
+(`term_numbers`; see text.segment_many). Everything after that runs in numpy over the whole chunk: n-grams
+become integer keys found by binary search in the model's sorted n-gram keys, and TF-IDF, norms, dot
+products, signal counts and the evidence ranking follow.
 
 The records are the same as the text-by-text path's, not just close: both sum each document's terms
 in feature (term) order, one addition after another (np.bincount adds in input order), take the sublinear
@@ -20,6 +21,7 @@ more, so scoring one text in a fresh process never loads it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -58,12 +60,16 @@ class _Numbering(dict[str, int]):
             self[token] = k
         return k
 
-    def encode(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """Term numbers of every token of a chunk, one after another, and the document each belongs to."""
-        lengths = [len(tokens) for tokens in token_lists]
-        count = sum(lengths)
-        numbers = np.fromiter(map(self.__getitem__, chain.from_iterable(token_lists)), dtype=np.int64, count=count)
-        return numbers, np.repeat(np.arange(len(token_lists)), lengths)
+    def numbers(self, tokens: list[str]) -> list[int]:
+        """The term number of each of a text's segmenter tokens."""
+        return list(map(self.__getitem__, tokens))
+
+
+def _stack(numbered: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk's term numbers, one text after another, and the text each belongs to."""
+    lengths = [len(numbers) for numbers in numbered]
+    numbers = np.fromiter(chain.from_iterable(numbered), dtype=np.int64, count=sum(lengths))
+    return numbers, np.repeat(np.arange(len(numbered)), lengths)
 
 
 class _Tables:
@@ -216,6 +222,11 @@ def usable(model: LinearModel) -> bool:
     return _plan(model).usable
 
 
+def term_numbers(clf: Classifier) -> Callable[[list[str]], list[int]]:
+    """The function from a text's segmenter tokens to what `score_numbered` and `json_lines` read of it."""
+    return _plan(clf.linear).numbering.numbers
+
+
 class _Heads(dict[int, str]):
     """Feature index -> the JSON that opens the term's evidence object, up to its count; made on first use."""
 
@@ -231,10 +242,10 @@ class _Heads(dict[int, str]):
 class _Chunk:
     """A chunk of segmented texts scored in arrays: what their records, or JSON lines, are made from."""
 
-    def __init__(self, clf: Classifier, token_lists: list[list[str]], limit: int) -> None:
-        model, n_docs = clf.linear, len(token_lists)
+    def __init__(self, clf: Classifier, numbered: list[list[int]], limit: int) -> None:
+        model, n_docs = clf.linear, len(numbered)
         self.plan = plan = _plan(model)
-        numbers, doc_at = plan.numbering.encode(token_lists)
+        numbers, doc_at = _stack(numbered)
         tables = plan.tables[0]
         counted = tables.count(numbers, doc_at)
         products, logits, norm = tables.pulls(counted, n_docs)
@@ -274,11 +285,11 @@ class _Chunk:
         ]
 
 
-def score_segmented(clf: Classifier, token_lists: list[list[str]], limit: int = 10) -> list[dict[str, Any]]:
-    """The record `clf.score_tokens(terms_of(tokens)).to_dict(limit)` gives, for every segmented text of a chunk."""
-    return _Chunk(clf, token_lists, limit).records()
+def score_numbered(clf: Classifier, numbered: list[list[int]], limit: int = 10) -> list[dict[str, Any]]:
+    """For every text of a chunk, as `term_numbers(clf)(tokens)`: `clf.score_tokens(terms_of(tokens)).to_dict(limit)`."""
+    return _Chunk(clf, numbered, limit).records()
 
 
-def json_lines(clf: Classifier, ids: list[str], token_lists: list[list[str]], limit: int = 10) -> list[str]:
-    """For every segmented text of a chunk, the line `jsonl_line({"id": id, **record})` writes of its record."""
-    return _Chunk(clf, token_lists, limit).json_lines(ids)
+def json_lines(clf: Classifier, ids: list[str], numbered: list[list[int]], limit: int = 10) -> list[str]:
+    """For every text of a chunk, as `term_numbers(clf)(tokens)`, the line `jsonl_line({"id": id, **record})` writes of it."""
+    return _Chunk(clf, numbered, limit).json_lines(ids)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
-from pipeline.text import segment_many, terms_of
+from pipeline.text import segment_many
 
 CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work, up to WORKER_CHUNK_MAX
 # Long enough that handing a chunk over and switching between segmenting and scoring cost little; short
@@ -57,17 +57,16 @@ def score_chunk(
     do that work too, and the process writing the output only writes.
     """
     docs = [item for item in items if isinstance(item, Document)]
-    if method == "score":
+    numbers = _term_numbers(clf) if method == "score" and len(docs) >= MIN_BATCH else None
+    if numbers is not None:
         # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
         # and the model's tables evict each other from the CPU caches at every document (see segment_many).
-        prepared: list[Any] = segment_many([doc.text for doc in docs])
-        segmented = [(doc.id, p) for doc, p in zip(docs, prepared, strict=True) if not isinstance(p, Exception)]
-        together = _score_together(clf, segmented, encode)
-
-        def finish(tokens: list[str]) -> Any:
-            return clf.score_tokens(terms_of(tokens))
+        prepared: list[Any] = segment_many([doc.text for doc in docs], numbers)
+        numbered = [(doc.id, p) for doc, p in zip(docs, prepared, strict=True) if not isinstance(p, Exception)]
+        together = _score_together(clf, numbered, encode)
     else:
-        prepared, together, finish = [doc.text for doc in docs], None, getattr(clf, method)
+        prepared, together = [None] * len(docs), None
+    finish = getattr(clf, method)  # text by text: a small chunk, or a chunk the batch scorer failed on
     out: list[Outcome] = []
     ready_for = iter(prepared)
     for item in items:
@@ -81,29 +80,35 @@ def score_chunk(
             if together is not None:
                 out.append(next(together))
                 continue
-            record = {"id": item.id, **finish(ready).to_dict()}
+            record = {"id": item.id, **finish(item.text).to_dict()}
             out.append(record if encode is None else encode(record))
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
 
 
-def _score_together(
-    clf: Any, segmented: list[tuple[str, list[str]]], encode: Callable[[dict[str, Any]], Any] | None
-) -> Iterator[Any] | None:
-    """What score_chunk makes of each (id, segmented text), scored together by pipeline.batch; None: one by one."""
-    if len(segmented) < MIN_BATCH:
+def _term_numbers(clf: Any) -> Callable[[list[str]], list[int]] | None:
+    """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if it cannot score this classifier."""
+    from pipeline import batch
+
+    try:
+        return batch.term_numbers(clf) if batch.usable(clf.linear) else None
+    except Exception:  # a classifier without a linear model, say: it scores text by text
         return None
+
+
+def _score_together(
+    clf: Any, numbered: list[tuple[str, list[int]]], encode: Callable[[dict[str, Any]], Any] | None
+) -> Iterator[Any] | None:
+    """What score_chunk makes of each (id, term numbers of a text), scored together by pipeline.batch; None: one by one."""
     from pipeline import batch
     from pipeline.writers import jsonl_line
 
-    ids, token_lists = [i for i, _ in segmented], [t for _, t in segmented]
+    ids, texts = [i for i, _ in numbered], [n for _, n in numbered]
     try:
-        if not batch.usable(clf.linear):
-            return None
         if encode is jsonl_line:  # JSON lines, the batch format, come straight from the chunk's arrays
-            return iter(batch.json_lines(clf, ids, token_lists))
-        records = ({"id": i, **r} for i, r in zip(ids, batch.score_segmented(clf, token_lists), strict=True))
+            return iter(batch.json_lines(clf, ids, texts))
+        records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, texts), strict=True))
         return records if encode is None else map(encode, records)
     except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
         return None

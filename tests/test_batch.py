@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import parallel
-from pipeline.batch import json_lines, score_segmented
+from pipeline.batch import json_lines, score_numbered, term_numbers
 from pipeline.cli import main
 from pipeline.model import LinearModel
 from pipeline.predict import Classifier
@@ -40,7 +39,7 @@ def test_every_corpus_and_evaluation_text_gets_the_same_record_in_a_chunk(shippe
     assert len(texts) > 1000
     for start in range(0, len(texts), 64):
         chunk = texts[start : start + 64]
-        assert score_segmented(shipped, segment_many(chunk)) == [shipped.score(t).to_dict() for t in chunk]
+        assert score_numbered(shipped, segment_many(chunk, term_numbers(shipped))) == [shipped.score(t).to_dict() for t in chunk]
 
 
 def test_a_chunk_writes_each_record_as_the_jsonl_writer_would(shipped: Any) -> None:
@@ -50,7 +49,7 @@ def test_a_chunk_writes_each_record_as_the_jsonl_writer_would(shipped: Any) -> N
     for start in range(0, len(texts), 64):
         chunk, names = texts[start : start + 64], ids[start : start + 64]
         expected = [jsonl_line({"id": n, **shipped.score(t).to_dict()}) for n, t in zip(names, chunk, strict=True)]
-        assert json_lines(shipped, names, segment_many(chunk)) == expected
+        assert json_lines(shipped, names, segment_many(chunk, term_numbers(shipped))) == expected
 
 
 @settings(max_examples=3000, deadline=None)
@@ -86,7 +85,8 @@ def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() ->
         list("乙丙乙丙"),
         ["甲", "乙"],
     ]
-    assert score_segmented(clf, chunk, limit=2) == [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
+    expected = [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
+    assert score_numbered(clf, list(map(term_numbers(clf), chunk)), limit=2) == expected
     assert {model.terms[i]: c for i, c in model.features(terms_of(chunk[0])).items()} == {
         "甲": 2,
         "乙 丙": 2,
@@ -108,20 +108,33 @@ def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any
 def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
     shipped: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: Counter[str] = Counter()
+    together: list[int] = []
     real = parallel._score_together
 
-    def counting(clf: Any, segmented: list[tuple[str, list[str]]], encode: Any) -> Any:
-        together = real(clf, segmented, encode)
-        calls["together" if together is not None else "one by one"] += 1
-        return together
+    def counting(clf: Any, numbered: list[tuple[str, list[int]]], encode: Any) -> Any:
+        together.append(len(numbered))
+        return real(clf, numbered, encode)
 
     monkeypatch.setattr(parallel, "_score_together", counting)
     docs = [Document(str(i), t) for i, t in enumerate(_texts()[: parallel.MIN_BATCH])]
     big = parallel.score_chunk(shipped, docs)
     small = parallel.score_chunk(shipped, docs[:-1])
-    assert calls == {"together": 1, "one by one": 1}
+    assert together == [parallel.MIN_BATCH]
     assert small == big[:-1]
+
+
+def test_a_chunk_the_batch_scorer_fails_on_is_scored_text_by_text(shipped: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import batch
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("no room for the chunk's arrays")
+
+    monkeypatch.setattr(batch, "_Chunk", broken)
+    texts = _texts()[:20]
+    docs = [Document(str(i), t) for i, t in enumerate(texts)]
+    expected = [{"id": str(i), **shipped.score(t).to_dict()} for i, t in enumerate(texts)]
+    assert parallel.score_chunk(shipped, docs) == expected
+    assert parallel.score_chunk(shipped, docs, encode=jsonl_line) == list(map(jsonl_line, expected))
 
 
 def test_a_document_that_fails_in_a_chunk_is_reported_and_the_rest_scored_together(
@@ -154,4 +167,4 @@ def test_a_model_without_gate_scores_alike(shipped: Any) -> None:
 
     clf = Classifier(dataclasses.replace(shipped.linear, gate=None), shipped.metadata, shipped.path)
     chunk = _texts()[:64]
-    assert score_segmented(clf, segment_many(chunk)) == [clf.score(t).to_dict() for t in chunk]
+    assert score_numbered(clf, segment_many(chunk, term_numbers(clf))) == [clf.score(t).to_dict() for t in chunk]
