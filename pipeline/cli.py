@@ -113,6 +113,44 @@ class _Progress:
             click.echo(f"\rscored {self.count} documents", err=True)
 
 
+class _HeldInterrupts:
+    """Ctrl-C held back while a record is written and counted, so that "interrupted after N" counts what was written."""
+
+    def __init__(self) -> None:
+        self.holding = self.pending = False
+
+    def __enter__(self) -> None:
+        self.holding = True
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        self.holding = False
+        if self.pending and kind is None:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def handler(self, signum: int, frame: Any) -> None:
+        """SIGINT's handler while records are written: Python's own, except inside the block."""
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    def install(self) -> Callable[[], None]:
+        """Handle SIGINT here, when Python's default handler has it; return what puts the previous one back."""
+        import signal
+        import threading
+
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.default_int_handler or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        signal.signal(signal.SIGINT, self.handler)
+
+        def restore() -> None:
+            signal.signal(signal.SIGINT, previous)
+
+        return restore
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="orient")
 def main() -> None:
@@ -256,6 +294,8 @@ def score(
         from pipeline.resume import skip_done
 
         docs = skip_done(docs, atomic.done)
+    held = _HeldInterrupts()
+    restore = held.install()
     try:
         for doc, out in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
             if isinstance(doc, Failure):
@@ -268,8 +308,9 @@ def score(
                 failures += 1
                 click.echo(f"orient: {_shown(out.id)} {out.message}; skipped.", err=True)
                 continue
-            writer.write_encoded(out)
-            progress.tick()
+            with held:
+                writer.write_encoded(out)
+                progress.tick()
         writer.close()
     except BrokenPipeError:
         # `orient score … | head -1`: the reader has gone. Point stdout at /dev/null so Python's own
@@ -290,6 +331,8 @@ def score(
         if atomic is not None:
             atomic.discard()
         raise
+    finally:
+        restore()
     if atomic is not None:
         atomic.commit()
     progress.done()

@@ -220,3 +220,16 @@ def test_output_over_an_input_is_refused_in_any_spelling(tmp_path: Path) -> None
         assert result.exit_code == 2, spelled
         assert f"Refusing to write the output over the input {src}." in result.stderr
     assert src.read_text(encoding="utf-8") == "负责市场调研"
+
+
+def test_ctrl_c_while_a_record_is_written_waits_until_it_is_counted() -> None:
+    from pipeline.cli import _HeldInterrupts
+
+    held, written = _HeldInterrupts(), []
+    with pytest.raises(KeyboardInterrupt), held:
+        written.append("line")
+        held.handler(signal.SIGINT, None)  # Ctrl-C between writing the line and counting it
+        written.append("counted")
+    assert written == ["line", "counted"]
+    with pytest.raises(KeyboardInterrupt):
+        held.handler(signal.SIGINT, None)  # between records: at once
