@@ -60,12 +60,14 @@ class _Numbering(dict[str, int]):
             self[token] = k
         return k
 
-    def numbers(self, tokens: list[str]) -> list[int]:
+    def numbers(self, tokens: list[str]) -> tuple[int, ...]:
         """The term number of each of a text's segmenter tokens."""
-        return list(map(self.__getitem__, tokens))
+        # A tuple, not a list: the garbage collector stops tracking a tuple of ints once it has seen it,
+        # while a chunk's lists would be traversed at every collection until the chunk is scored.
+        return tuple(map(self.__getitem__, tokens))
 
 
-def _stack(numbered: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+def _stack(numbered: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
     """A chunk's term numbers, one text after another, and the text each belongs to."""
     lengths = [len(numbers) for numbers in numbered]
     numbers = np.fromiter(chain.from_iterable(numbered), dtype=np.int64, count=sum(lengths))
@@ -222,7 +224,7 @@ def usable(model: LinearModel) -> bool:
     return _plan(model).usable
 
 
-def term_numbers(clf: Classifier) -> Callable[[list[str]], list[int]]:
+def term_numbers(clf: Classifier) -> Callable[[list[str]], tuple[int, ...]]:
     """The function from a text's segmenter tokens to what `score_numbered` and `json_lines` read of it."""
     return _plan(clf.linear).numbering.numbers
 
@@ -242,7 +244,7 @@ class _Heads(dict[int, str]):
 class _Chunk:
     """A chunk of segmented texts scored in arrays: what their records, or JSON lines, are made from."""
 
-    def __init__(self, clf: Classifier, numbered: list[list[int]], limit: int) -> None:
+    def __init__(self, clf: Classifier, numbered: list[tuple[int, ...]], limit: int) -> None:
         model, n_docs = clf.linear, len(numbered)
         self.plan = plan = _plan(model)
         numbers, doc_at = _stack(numbered)
@@ -285,11 +287,11 @@ class _Chunk:
         ]
 
 
-def score_numbered(clf: Classifier, numbered: list[list[int]], limit: int = 10) -> list[dict[str, Any]]:
+def score_numbered(clf: Classifier, numbered: list[tuple[int, ...]], limit: int = 10) -> list[dict[str, Any]]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`: `clf.score_tokens(terms_of(tokens)).to_dict(limit)`."""
     return _Chunk(clf, numbered, limit).records()
 
 
-def json_lines(clf: Classifier, ids: list[str], numbered: list[list[int]], limit: int = 10) -> list[str]:
+def json_lines(clf: Classifier, ids: list[str], numbered: list[tuple[int, ...]], limit: int = 10) -> list[str]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`, the line `jsonl_line({"id": id, **record})` writes of it."""
     return _Chunk(clf, numbered, limit).json_lines(ids)
