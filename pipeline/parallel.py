@@ -104,11 +104,11 @@ def _score_together(
     from pipeline import batch
     from pipeline.writers import jsonl_line
 
-    ids, texts = [i for i, _ in numbered], [n for _, n in numbered]
+    ids, numbers = [i for i, _ in numbered], [n for _, n in numbered]
     try:
         if encode is jsonl_line:  # JSON lines, the batch format, come straight from the chunk's arrays
-            return iter(batch.json_lines(clf, ids, texts))
-        records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, texts), strict=True))
+            return iter(batch.json_lines(clf, ids, numbers))
+        records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, numbers), strict=True))
         return records if encode is None else map(encode, records)
     except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
         return None
