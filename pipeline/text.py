@@ -222,10 +222,6 @@ def _normalise_fast(text: str) -> str:
     return text
 
 
-def _same(tokens: list[str]) -> list[str]:
-    return tokens
-
-
 def segment(normalised: str) -> list[tuple[str, int, int]]:
     """Segment already-normalised text into (token, start, end) triples, unfiltered."""
     return _segmenter().tokenize(normalised)
@@ -236,7 +232,7 @@ def tokenize(text: str) -> list[str]:
     return terms_of(_segmenter().cut(_normalise_fast(text)))
 
 
-def segment_many(texts: list[str], then: Callable[[list[str]], Any] = _same) -> list[Any]:
+def segment_many(texts: list[str], then: Callable[[list[str]], Any]) -> list[Any]:
     """Normalise and segment a batch of texts, giving `then(tokens)` of each; a text that fails gets its exception in its place.
 
     One step over the whole batch keeps jieba's dictionary in the CPU caches while it runs, instead of
