@@ -175,9 +175,10 @@ def _context() -> Any:
 
 def chunked(items: Iterable[Item], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
     """Lists of at most `size` items (a number, or a function giving each next chunk's), cut at `chars` characters of text."""
+    next_size = size if callable(size) else lambda: size
     chunk: list[Item] = []
     total = 0
-    limit = size if isinstance(size, int) else size()
+    limit = next_size()
     for item in items:
         chunk.append(item)
         if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
@@ -185,7 +186,7 @@ def chunked(items: Iterable[Item], size: int | Callable[[], int], chars: int = C
         if len(chunk) >= limit or total >= chars:
             yield chunk
             chunk, total = [], 0
-            limit = size if isinstance(size, int) else size()
+            limit = next_size()
     if chunk:
         yield chunk
 
