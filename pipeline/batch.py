@@ -21,9 +21,9 @@ more, so scoring one text in a fresh process never loads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import chain
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from itertools import chain, pairwise
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -172,27 +172,59 @@ class _Counted:
     def __init__(self, doc: np.ndarray, feature: np.ndarray, count: np.ndarray) -> None:
         self.doc, self.feature, self.count = doc, feature, count
 
-    def top(self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int) -> list[list[_Pull]]:
+    def top(self, products: np.ndarray, norm: np.ndarray, n_docs: int, sign: float, limit: int) -> _Side:
         """Per document, the `limit` strongest pulls towards one side (sign -1: sales, +1: marketing), equal pulls by term."""
-        # Only features pulling this way, by document, then pull: two stable sorts, so equal pulls keep the
-        # input's feature (term) order (np.lexsort's order, a third faster: the document numbers, small
-        # integers, are sorted by radix). Then, within its document, a feature's place: the first `limit` count.
-        candidates = np.flatnonzero(sign * products > 0)
-        by_pull = candidates[np.argsort(-sign * products[candidates], kind="stable")]
+        # Only features pulling this way that can be among their document's strongest, by document, then pull:
+        # two stable sorts, so equal pulls keep the input's feature (term) order (np.lexsort's order, a third
+        # faster: the document numbers, small integers, are sorted by radix). Then, within its document, a
+        # feature's place: the first `limit` count.
+        pull = sign * products
+        candidates = _strongest(np.flatnonzero(pull > 0), pull, self.doc, n_docs, limit)
+        by_pull = candidates[np.argsort(-pull[candidates], kind="stable")]
         order = by_pull[np.argsort(self.doc[by_pull].astype(np.min_scalar_type(n_docs)), kind="stable")]
         docs = self.doc[order]
         chosen = order[np.arange(len(order)) - np.searchsorted(docs, np.arange(n_docs))[docs] < limit]
         doc = self.doc[chosen]
-        pulls = zip(
-            self.feature[chosen].tolist(), self.count[chosen].tolist(), (products[chosen] / norm[doc]).tolist(), strict=True
+        return _Side(
+            np.searchsorted(doc, np.arange(n_docs + 1)).tolist(),
+            self.feature[chosen].tolist(),
+            self.count[chosen].tolist(),
+            (products[chosen] / norm[doc]).tolist(),
         )
-        out: list[list[_Pull]] = [[] for _ in range(n_docs)]
-        for d, pull in zip(doc.tolist(), pulls, strict=True):
-            out[d].append(pull)
-        return out
 
 
-_Pull = tuple[int, int, float]  # feature index, count, share of the document's score
+def _strongest(candidates: np.ndarray, pull: np.ndarray, doc: np.ndarray, n_docs: int, limit: int) -> np.ndarray:
+    """The candidates (ascending, so by document) at least as strong as their document's `limit`-th strongest."""
+    docs = doc[candidates]
+    starts = np.searchsorted(docs, np.arange(n_docs + 1))
+    width = int(np.diff(starts).max(initial=0))
+    # Each document's limit-th strongest pull, from a grid of a row per document (empty places 0, below any
+    # candidate) partitioned row by row: linear time, where sorting the whole chunk's candidates is not. Those
+    # at least that strong include every tie, so the sorts after this choose exactly as without it. Skipped
+    # when there is nothing to drop, or when one long document would make the grid large.
+    if width <= limit or width * n_docs > 4 * len(candidates):
+        return candidates
+    grid = np.zeros((n_docs, width))
+    grid[docs, np.arange(len(candidates)) - starts[docs]] = pull[candidates]
+    kth = np.partition(grid, width - limit, axis=1)[:, width - limit]
+    return candidates[pull[candidates] >= kth[docs]]
+
+
+class _Side(NamedTuple):
+    """One side's evidence over a chunk: document d's pulls are items bounds[d] to bounds[d + 1] of the lists."""
+
+    bounds: list[int]
+    features: list[int]
+    counts: list[int]
+    shares: list[float]  # of the document's score
+
+    def pulls(self) -> Iterator[tuple[int, int, float]]:
+        """(feature index, count, share) of every pull, document after document."""
+        return zip(self.features, self.counts, self.shares, strict=True)
+
+    def per_document(self, items: list[Any]) -> list[list[Any]]:
+        """Split one item per pull into each document's list."""
+        return [items[a:b] for a, b in pairwise(self.bounds)]
 
 
 class _Plan:
@@ -269,14 +301,16 @@ class _Chunk:
     def records(self) -> list[dict[str, Any]]:
         """Each text's record, as `Result.to_dict` makes it."""
         terms = self.plan.tables[0].model.terms
-        sales, marketing = ([[term_record(terms[f], c, s, None) for f, c, s in doc] for doc in side] for side in self.sides)
+        sales, marketing = (
+            side.per_document([term_record(terms[f], c, s, None) for f, c, s in side.pulls()]) for side in self.sides
+        )
         return list(map(score_record, self.labels, self.probabilities, self.verdicts, self.signals, self.gates, sales, marketing))
 
     def json_lines(self, ids: list[str]) -> list[str]:
         """Each text's line of JSON, id first: the text `jsonl_line({"id": id, **record})` makes of its record."""
         heads = self.plan.heads
         sales, marketing = (
-            [", ".join([f'{heads[f]}{c}, "contribution": {json_round4(s)}}}' for f, c, s in doc]) for doc in side]
+            map(", ".join, side.per_document([f'{heads[f]}{c}, "contribution": {json_round4(s)}}}' for f, c, s in side.pulls()]))
             for side in self.sides
         )
         return [

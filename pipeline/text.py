@@ -188,16 +188,20 @@ def _memo_char(ch: str) -> None:
     _plain_chars.add(ch)
 
 
-def _classify(text: str) -> bool:
-    """Classify the text's new characters; return whether every character is its own unit."""
+def _all_own_units(text: str) -> bool:
+    """Whether every character of the text is its own unit (no combining mark), classifying new characters first."""
     global _unknown_re, _stale_calls
-    chars = set(text)
-    new = chars - _plain_chars
-    for ch in new - _unit_chars:
+    # The characters the compiled class does not know, found at C speed: most texts have none, and the rest
+    # only a few, classified since it was compiled or new, so the text itself is never walked in Python.
+    unknown = text if _unknown_re is None else _unknown_re.findall(text)
+    if not unknown:
+        return True
+    chars = set(unknown)
+    for ch in chars - _plain_chars - _unit_chars:
         _memo_char(ch)
     _stale_calls += 1
-    # Recompile once the texts that took this path (~30 us each) have cost about what compiling does (~4 us
-    # per known character), so the memo keeps up with new characters without recompiling for every text.
+    # Recompile once the texts that took this path have cost about what compiling does (~4 us per known
+    # character), so the class keeps up with new characters without recompiling for every text.
     if _plain_chars and _stale_calls * 8 >= len(_plain_chars):
         _stale_calls = 0
         _unknown_re = re.compile("[^" + re.escape("".join(sorted(_plain_chars))) + "]")
@@ -212,7 +216,7 @@ def _normalise_fast(text: str) -> str:
     per-character memo and str.replace give the same string many times faster.
     tests/test_speed_segmenters.py holds the two together on every corpus text and on generated strings.
     """
-    if (_unknown_re is None or _unknown_re.search(text) is not None) and not _classify(text):
+    if not _all_own_units(text):
         return normalise_with_map(text)[0]
     if any(old in text for old in _REPLACEMENTS):
         return normalise_with_map(text)[0]

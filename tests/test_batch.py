@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import as_jsonl
@@ -93,6 +94,51 @@ def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() ->
         "甲 乙 丙": 2,
         "丙 甲": 1,
     }
+
+
+def _tied_classifier() -> Classifier:
+    """Six terms per side, weights 3, 2, 2, 2, 1, 0.5: three tie for a document's second strongest pull."""
+    words = sorted("甲乙丙丁戊己庚辛壬癸子丑")  # feature indices in term order, as scikit-learn numbers them
+    weights = [3.0, 2.0, 2.0, 2.0, 1.0, 0.5]
+    model = LinearModel(
+        vocabulary={w: i for i, w in enumerate(words)},
+        idf=[1.0] * 12,
+        weights=weights + [-w for w in weights],
+        intercept=0.0,
+        ngram_range=(1, 1),
+        sublinear_tf=False,
+        stop_words=frozenset(),
+    )
+    verdict = {"threshold": 0.5, "bands": [0.3, 0.45, 0.55, 0.7], "signal_weight": 0.6, "min_signal_terms": 1}
+    return Classifier(model, {"verdict": verdict}, Path("toy"))
+
+
+def test_evidence_keeps_ties_in_term_order_among_short_documents_and_beside_a_long_one() -> None:
+    clf = _tied_classifier()
+    words = clf.linear.terms
+    alike = [words[::-1], words[2:] + words[:2], words[1:4] + words[7:10], words]  # all many-sided, as a grid ranks them
+    lopsided = [words[::-1]] + [[w] for w in words] * 2  # one document with every term beside 24 with one each
+    for chunk in (alike, lopsided):
+        expected = [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
+        assert score_numbered(clf, list(map(term_numbers(clf), chunk)), limit=2) == expected
+    marketing = score_numbered(clf, [term_numbers(clf)(words[::-1])], limit=2)[0]["evidence"]["marketing"]
+    assert [e["term"] for e in marketing] == [words[0], words[1]]  # weight 3, then the first of three at 2
+
+
+def test_ranking_evidence_drops_only_pulls_weaker_than_their_documents_limit_th() -> None:
+    from pipeline.batch import _strongest
+
+    pull = np.array([3.0, 2.0, 2.0, 1.0, 5.0, 4.0, 0.5, 7.0, 6.0, 2.0])
+    doc = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
+    everything = np.arange(10)
+    # the grid: a row per document; the two strongest of each, ties at the second included
+    assert _strongest(everything, pull, doc, 3, 2).tolist() == [0, 1, 2, 4, 5, 7, 8]
+    assert _strongest(everything, pull, doc, 3, 3).tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    # nothing to drop: no document has more than `limit` candidates
+    assert _strongest(everything, pull, doc, 3, 4).tolist() == everything.tolist()
+    # one long document beside many short ones would make the grid large: every candidate is kept for the sorts
+    long = np.array([0] * 9 + list(range(1, 31)))
+    assert _strongest(np.arange(39), np.ones(39), long, 31, 2).tolist() == list(range(39))
 
 
 def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any) -> None:
