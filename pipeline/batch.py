@@ -3,8 +3,8 @@
 Text by text, scoring costs a fifth of what jieba takes to segment: Python dictionary lookups for every
 token and n-gram, twice (model and gate), a loop over a hundred features, a sort for the evidence.
 For a chunk, each segmenter token is looked up once, in a memo that gives its term's number (0 for
-punctuation and other dropped tokens, 1 for a term no model knows), as soon as its text is segmented
-(`term_numbers`; see text.segment_many). Everything after that runs in numpy over the whole chunk: n-grams
+punctuation and other dropped tokens, 1 for a term no model knows) as an int64's bytes, as soon as its
+text is segmented (`term_numbers`; see text.segment_many). Everything after that runs in numpy over the whole chunk: n-grams
 become integer keys found by binary search in the model's sorted n-gram keys, and TF-IDF, norms, dot
 products, signal counts and the evidence ranking follow.
 
@@ -21,8 +21,9 @@ more, so scoring one text in a fresh process never loads it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
-from itertools import chain, pairwise
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -39,8 +40,8 @@ DROPPED, UNKNOWN = 0, 1  # term numbers of a token that is no term, and of a ter
 _MEMO_LIMIT = 1 << 18  # tokens memoised; a stream of ever-new tokens (ids, numbers) must not grow it without end
 
 
-class _Numbering(dict[str, int]):
-    """Numbers for every term of a model and its gate; as a dict, a memo from segmenter token to term number."""
+class _Numbering(dict[str, bytes]):
+    """Numbers for every term of a model and its gate; as a dict, a memo from segmenter token to its number's bytes."""
 
     def __init__(self, models: list[LinearModel]) -> None:
         super().__init__()
@@ -51,27 +52,27 @@ class _Numbering(dict[str, int]):
                 terms.update(gram.split(" "))
         self.number = {t: k for k, t in enumerate(sorted(terms), start=UNKNOWN + 1)}
         self.size = len(self.number) + UNKNOWN + 1
+        # Each number as a native int64's bytes: a text's numbers are then one bytes.join, and a chunk's one
+        # np.frombuffer, where Python ints would be collected into tuples and converted one by one.
+        self.code = [k.to_bytes(8, sys.byteorder, signed=True) for k in range(self.size)]
 
-    def __missing__(self, token: str) -> int:
+    def __missing__(self, token: str) -> bytes:
         # A token seen for the first time; known ones are found by dict lookups that never leave C.
         t = term(token)
-        k = DROPPED if t is None else self.number.get(t, UNKNOWN)
+        code = self.code[DROPPED if t is None else self.number.get(t, UNKNOWN)]
         if len(self) < _MEMO_LIMIT:
-            self[token] = k
-        return k
+            self[token] = code
+        return code
 
-    def numbers(self, tokens: list[str]) -> tuple[int, ...]:
-        """The term number of each of a text's segmenter tokens."""
-        # A tuple, not a list: the garbage collector stops tracking a tuple of ints once it has seen it,
-        # while a chunk's lists would be traversed at every collection until the chunk is scored.
-        return tuple(map(self.__getitem__, tokens))
+    def numbers(self, tokens: list[str]) -> bytes:
+        """The term numbers of a text's segmenter tokens, as native int64s."""
+        return b"".join(map(self.__getitem__, tokens))
 
 
-def _stack(numbered: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+def _stack(numbered: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """A chunk's term numbers, one text after another, and the text each belongs to."""
-    lengths = [len(numbers) for numbers in numbered]
-    numbers = np.fromiter(chain.from_iterable(numbered), dtype=np.int64, count=sum(lengths))
-    return numbers, np.repeat(np.arange(len(numbered)), lengths)
+    lengths = [len(numbers) >> 3 for numbers in numbered]
+    return np.frombuffer(b"".join(numbered), dtype=np.int64), np.repeat(np.arange(len(numbered)), lengths)
 
 
 class _Tables:
@@ -258,7 +259,7 @@ def usable(model: LinearModel) -> bool:
     return _plan(model).usable
 
 
-def term_numbers(clf: Classifier) -> Callable[[list[str]], tuple[int, ...]]:
+def term_numbers(clf: Classifier) -> Callable[[list[str]], bytes]:
     """The function from a text's segmenter tokens to what `score_numbered` and `json_lines` read of it."""
     return _plan(clf.linear).numbering.numbers
 
@@ -278,7 +279,7 @@ class _Heads(dict[int, str]):
 class _Chunk:
     """A chunk of segmented texts scored in arrays: what their records, or JSON lines, are made from."""
 
-    def __init__(self, clf: Classifier, numbered: list[tuple[int, ...]], limit: int) -> None:
+    def __init__(self, clf: Classifier, numbered: list[bytes], limit: int) -> None:
         model, n_docs = clf.linear, len(numbered)
         self.plan = plan = _plan(model)
         numbers, doc_at = _stack(numbered)
@@ -323,11 +324,11 @@ class _Chunk:
         ]
 
 
-def score_numbered(clf: Classifier, numbered: list[tuple[int, ...]], limit: int = 10) -> list[dict[str, Any]]:
+def score_numbered(clf: Classifier, numbered: list[bytes], limit: int = 10) -> list[dict[str, Any]]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`: `clf.score_tokens(terms_of(tokens)).to_dict(limit)`."""
     return _Chunk(clf, numbered, limit).records()
 
 
-def json_lines(clf: Classifier, ids: list[str], numbered: list[tuple[int, ...]], limit: int = 10) -> list[str]:
+def json_lines(clf: Classifier, ids: list[str], numbered: list[bytes], limit: int = 10) -> list[str]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`, the line `jsonl_line({"id": id, **record})` writes of it."""
     return _Chunk(clf, numbered, limit).json_lines(ids)

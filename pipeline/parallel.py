@@ -87,7 +87,7 @@ def score_chunk(
     return out
 
 
-def _term_numbers(clf: Any) -> Callable[[list[str]], tuple[int, ...]] | None:
+def _term_numbers(clf: Any) -> Callable[[list[str]], bytes] | None:
     """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if it cannot score this classifier."""
     from pipeline import batch
 
@@ -98,7 +98,7 @@ def _term_numbers(clf: Any) -> Callable[[list[str]], tuple[int, ...]] | None:
 
 
 def _score_together(
-    clf: Any, numbered: list[tuple[str, tuple[int, ...]]], encode: Callable[[dict[str, Any]], Any] | None
+    clf: Any, numbered: list[tuple[str, bytes]], encode: Callable[[dict[str, Any]], Any] | None
 ) -> Iterator[Any] | None:
     """What score_chunk makes of each (id, term numbers of a text), scored together by pipeline.batch; None: one by one."""
     from pipeline import batch

@@ -157,7 +157,7 @@ def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
     together: list[int] = []
     real = parallel._score_together
 
-    def counting(clf: Any, numbered: list[tuple[str, tuple[int, ...]]], encode: Any) -> Any:
+    def counting(clf: Any, numbered: list[tuple[str, bytes]], encode: Any) -> Any:
         together.append(len(numbered))
         return real(clf, numbered, encode)
 
