@@ -98,6 +98,7 @@ class _Tables:
                 for part in parts:
                     key = key * size + part
                 grams.setdefault(len(parts), []).append((key, i))
+        self.unigram[self.removed] = -1  # a removed token counts for nothing, even alone (see count)
         # Per n: the sorted keys and their features, and for each place in an n-gram, which terms stand there
         # in some n-gram of the model (a run of tokens that fails that test needs no search).
         self.ngrams: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -111,11 +112,14 @@ class _Tables:
 
     def count(self, numbers: np.ndarray, doc_at: np.ndarray) -> _Counted:
         """The model's features in a chunk, as LinearModel.features counts them in each document."""
-        keep = ~self.removed[numbers]
-        seq, docs = numbers[keep], doc_at[keep]
+        lo, hi = self.model.ngram_range
+        if hi > 1:  # n-grams form over the kept tokens: dropped tokens and stop words do not part their neighbours
+            keep = ~self.removed[numbers]
+            seq, docs = numbers[keep], doc_at[keep]
+        else:  # unigrams alone: a removed token has no unigram feature, so there is nothing to take out
+            seq, docs = numbers, doc_at
         vocab = len(self.model.vocabulary)
         keys = []
-        lo, hi = self.model.ngram_range
         for n in range(lo, hi + 1):
             m = len(seq) - n + 1
             if m <= 0:
