@@ -14,7 +14,7 @@ import click
 
 from pipeline import __version__, config
 from pipeline.errors import OrientError
-from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, read_inputs
+from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Line, read_inputs
 from pipeline.writers import FORMATS, make_writer
 
 _MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
@@ -201,12 +201,23 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
+def _given(texts: tuple[str, ...]) -> Iterator[Document | Failure]:
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
         yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
+
+
+def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
+    yield from _given(texts)
     if inputs:
         yield from read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs)
+
+
+def _documents_or_lines(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Line]:
+    """As _documents, with each .jsonl record as its Line, parsed where it is scored (worker processes)."""
+    yield from _given(texts)
+    if inputs:
+        yield from read_inputs(inputs, stdin=sys.stdin.buffer, lines=True, **kwargs)
 
 
 @main.command()
@@ -287,13 +298,17 @@ def score(
     writer = make_writer(fmt, stream)
     failures = 0
     progress = _Progress()
-    docs = _documents(
-        texts, inputs, text_field=text_field, id_field=id_field, encoding=encoding, fmt=input_format, max_bytes=max_bytes
-    )
+    reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
+    docs: Iterator[Document | Failure | Line]
     if resume:
         from pipeline.resume import skip_done
 
-        docs = skip_done(docs, atomic.done)
+        docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
+    elif scheduler is None and jobs != 1:
+        # Worker processes parse the JSONL records too: reading here then keeps up with every core.
+        docs = _documents_or_lines(texts, inputs, **reading)
+    else:
+        docs = _documents(texts, inputs, **reading)
     held = _HeldInterrupts()
     restore = held.install()
     try:
@@ -342,14 +357,15 @@ def score(
 
 
 def _scored(
-    documents: Iterator[Document | Failure], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
+    documents: Iterator[Document | Failure | Line], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
 ) -> Iterator[tuple[Document | Failure, Any]]:
     """Each document with its encoded record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on
 
-            yield from score_stream_on(scheduler, documents, clf, method=method, encode=encode)
+            parsed = (doc.parse() if isinstance(doc, Line) else doc for doc in documents)  # Lines are sent to workers only
+            yield from score_stream_on(scheduler, parsed, clf, method=method, encode=encode)
             return
         from pipeline.parallel import default_jobs, score_stream
 

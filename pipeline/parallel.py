@@ -2,9 +2,10 @@
 
 Each worker process receives the model this process loaded and checked, with the segmenter and the batch
 tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
-worker then builds its own segmenter). The parent only reads documents, hands out chunks and writes the
-records it gets back. At most a few chunks per worker are in flight, so memory stays flat however long the
-input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
+worker then builds its own segmenter). The parent only reads, hands out chunks and writes the records it
+gets back; given a JSONL file's records as `Line`s, it does not even parse them: the workers do, so that
+reading keeps up with every core. At most a few chunks per worker are in flight, so memory stays flat however
+long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pipeline.errors import OrientError
-from pipeline.readers import Document, Failure
+from pipeline.readers import Document, Failure, Line
 from pipeline.text import segment_many
 
 CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work, up to WORKER_CHUNK_MAX
@@ -38,6 +39,8 @@ MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch)
 
 Item = Document | Failure
 Outcome = dict[str, Any] | Failure
+Read = Item | Line  # what a batch reads: Documents, Failures, and JSONL lines left for the scoring process to parse
+_R = TypeVar("_R", bound=Read)
 
 
 def default_jobs() -> int:
@@ -85,6 +88,11 @@ def score_chunk(
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
+
+
+def _parse(items: list[Read]) -> list[Item]:
+    """The items with each Line parsed into its Document or Failure."""
+    return [item.parse() if isinstance(item, Line) else item for item in items]
 
 
 def _term_numbers(clf: Any) -> Callable[[list[str]], bytes] | None:
@@ -157,11 +165,20 @@ def _for_workers(clf: Any) -> Any:
 
 
 def _score_in_worker(
-    items: list[Item], method: str, encode: Callable[[dict[str, Any]], Any] | None
-) -> tuple[list[Outcome], float]:
-    """The chunk's outcomes, and the CPU seconds they took (the parent sizes later chunks by it)."""
+    items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
+) -> tuple[list[Item | None], list[Outcome], float]:
+    """What the parent learns of each Line (None for other items), the chunk's outcomes, and the CPU seconds they took.
+
+    A Line comes back as its Failure, or as its Document without the text: the parent reports ids and notes
+    and has no use for the text it sent. The parent sizes later chunks by the seconds.
+    """
     start = time.process_time()
-    return score_chunk(_worker_clf, items, method, encode), time.process_time() - start
+    parsed = _parse(items)
+    heads: list[Item | None] = [
+        None if not isinstance(item, Line) else doc if isinstance(doc, Failure) else Document(doc.id, "", doc.note)
+        for item, doc in zip(items, parsed, strict=True)
+    ]
+    return heads, score_chunk(_worker_clf, parsed, method, encode), time.process_time() - start
 
 
 def _context() -> Any:
@@ -173,15 +190,20 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def chunked(items: Iterable[Item], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[Item]]:
-    """Lists of at most `size` items (a number, or a function giving each next chunk's), cut at `chars` characters of text."""
+def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[_R]]:
+    """Lists of at most `size` items (a number, or a function giving each next chunk's), cut at `chars` characters of text.
+
+    A Line counts its bytes, at least as many as the characters of its text.
+    """
     next_size = size if callable(size) else lambda: size
-    chunk: list[Item] = []
+    chunk: list[_R] = []
     total = 0
     limit = next_size()
     for item in items:
         chunk.append(item)
-        if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
+        if isinstance(item, Line):
+            total += len(item[2])
+        elif isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
             total += len(item.text)
         if len(chunk) >= limit or total >= chars:
             yield chunk
@@ -207,7 +229,7 @@ class _WorkerChunks:
 
 
 def score_stream(
-    items: Iterable[Item],
+    items: Iterable[Read],
     clf: Any,
     jobs: int = 1,
     method: str = "score",
@@ -222,27 +244,36 @@ def score_stream(
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
-    once. A Failure item comes back as its own outcome.
+    once. A Failure item comes back as its own outcome; a Line, as the Document or Failure it parses into
+    (a Document from a worker without its text).
     """
     sizes = _WorkerChunks()
     chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else sizes))
     if jobs <= 1:
         for chunk in chunks:
-            yield from zip(chunk, score_chunk(clf, chunk, method, encode), strict=True)
+            yield from _here(clf, chunk, method, encode)
         return
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None:
-        yield from zip(first, score_chunk(clf, first, method, encode), strict=True)
+        yield from _here(clf, first, method, encode)
         return
     yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode, sizes)
 
 
+def _here(
+    clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
+) -> Iterator[tuple[Item, Outcome]]:
+    """Score a chunk in this process: each item (a Line parsed) with its outcome."""
+    items = _parse(chunk)
+    return zip(items, score_chunk(clf, items, method, encode), strict=True)
+
+
 def _pooled(
-    head: list[list[Item]],
-    rest: Iterator[list[Item]],
+    head: list[list[Read]],
+    rest: Iterator[list[Read]],
     clf: Any,
     jobs: int,
     method: str,
@@ -256,7 +287,7 @@ def _pooled(
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
-    pending: deque[tuple[list[Item], Future[tuple[list[Outcome], float]]]] = deque()
+    pending: deque[tuple[list[Read], Future[tuple[list[Item | None], list[Outcome], float]]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
@@ -284,14 +315,21 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
         batch.usable(clf.linear)
 
 
-def _collect(entry: tuple[list[Item], Any], broken: type[BaseException], sizes: _WorkerChunks) -> Iterator[tuple[Item, Outcome]]:
+def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _WorkerChunks) -> Iterator[tuple[Item, Outcome]]:
     chunk, future = entry
     try:
-        outcomes, seconds = future.result()
+        heads, outcomes, seconds = future.result()
     except broken:
         raise OrientError(
-            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {chunk[0].id}; "
+            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {_name(chunk[0])}; "
             "rerun with --jobs 1 to find the document."
         ) from None
     sizes.took(seconds, len(chunk))
-    return zip(chunk, outcomes, strict=True)
+    # A head stands for each Line, so no Line is left.
+    items = cast(list[Item], [item if head is None else head for item, head in zip(chunk, heads, strict=True)])
+    return zip(items, outcomes, strict=True)
+
+
+def _name(item: Read) -> str:
+    """How a message names an item: its id, or for a Line not yet parsed, its place."""
+    return f"{item[0]}:{item[1]}" if isinstance(item, Line) else item.id

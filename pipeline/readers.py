@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal, overload
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md")
@@ -253,25 +253,66 @@ def _lines(fh: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
             yield line
 
 
+def _jsonl_lines(fh: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (line number, line, or None if too large) for each non-blank line of a JSONL stream."""
+    for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
+        if raw is not None:
+            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            if not raw.strip():
+                continue
+        yield lineno, raw
+
+
+def _parse_json(raw: bytes, where: str, what: str) -> object:
+    """One JSONL line's object, or a Failure saying why it has none."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Failure(where, f"{what} is not valid UTF-8")
+    except RecursionError:
+        return Failure(where, f"{what} is JSON nested too deeply to read")
+    except ValueError:
+        return Failure(where, f"{what} is not valid JSON")
+
+
 def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[str, str, object]]:
     """Yield (where, what, parsed object or Failure) for each non-blank line of a JSONL stream."""
-    for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
+    for lineno, raw in _jsonl_lines(fh, max_bytes):
         where, what = f"{name}:{lineno}", f"line {lineno}"
+        yield where, what, Failure(where, _too_large(max_bytes, f"{what} is")) if raw is None else _parse_json(raw, where, what)
+
+
+def _jsonl_items(
+    fh: BinaryIO, name: str, max_bytes: int, text_field: str, id_field: str, lines: bool
+) -> Iterator[Document | Failure | Line]:
+    """A JSONL stream's documents, or with `lines` its Lines (a line too large is a Failure either way)."""
+    if not lines:
+        for where, what, rec in _jsonl_records(fh, name, max_bytes):
+            yield _from_record(rec, where, what, text_field, id_field)
+        return
+    for lineno, raw in _jsonl_lines(fh, max_bytes):
         if raw is None:
-            yield where, what, Failure(where, _too_large(max_bytes, f"{what} is"))
-            continue
-        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        if not raw.strip():
-            continue
-        try:
-            yield where, what, json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield where, what, Failure(where, f"{what} is not valid UTF-8")
-        except RecursionError:
-            yield where, what, Failure(where, f"{what} is JSON nested too deeply to read")
-        except ValueError:
-            yield where, what, Failure(where, f"{what} is not valid JSON")
+            yield Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
+        else:
+            yield Line((name, lineno, raw, text_field, id_field))
+
+
+class Line(tuple[str, int, bytes, str, str]):
+    """A JSONL line read but not parsed: (file name, line number, bytes, text field, id field).
+
+    With --jobs, the reading process sends lines like this to the worker processes, which parse them
+    (`parse`, exactly as read_inputs would), so that reading the input does not hold back the cores.
+    A tuple, so that it crosses between processes in C, without a pickling hook.
+    """
+
+    __slots__ = ()
+
+    def parse(self) -> Document | Failure:
+        """The Document (or Failure) read_inputs gives for this line."""
+        name, lineno, raw, text_field, id_field = self
+        where, what = f"{name}:{lineno}", f"line {lineno}"
+        return _from_record(_parse_json(raw, where, what), where, what, text_field, id_field)
 
 
 def _csv_records(
@@ -364,6 +405,7 @@ def _read_stdin(
         yield Failure("<stdin>", str(exc))
 
 
+@overload
 def read_inputs(
     inputs: Sequence[str],
     *,
@@ -373,8 +415,39 @@ def read_inputs(
     fmt: str = "auto",
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin: BinaryIO | None = None,
-) -> Iterator[Document | Failure]:
-    """Yield every document named by the inputs, in order; problems become Failures, never exceptions."""
+    lines: Literal[False] = False,
+) -> Iterator[Document | Failure]: ...
+
+
+@overload
+def read_inputs(
+    inputs: Sequence[str],
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    encoding: str | None = None,
+    fmt: str = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin: BinaryIO | None = None,
+    lines: bool,
+) -> Iterator[Document | Failure | Line]: ...
+
+
+def read_inputs(
+    inputs: Sequence[str],
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    encoding: str | None = None,
+    fmt: str = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin: BinaryIO | None = None,
+    lines: bool = False,
+) -> Iterator[Document | Failure | Line]:
+    """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
+
+    With `lines`, a .jsonl file's records come as Lines, to be parsed where they are scored (Line.parse).
+    """
     for name in inputs:
         if name == "-":
             if stdin is None:
@@ -404,8 +477,7 @@ def read_inputs(
         if kind == "jsonl":
             try:
                 with path.open("rb") as fh:
-                    for where, what, rec in _jsonl_records(fh, name, max_bytes):
-                        yield _from_record(rec, where, what, text_field, id_field)
+                    yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, lines)
             except OSError as exc:
                 yield Failure(name, f"cannot be read ({_os_reason(exc)})")
         elif kind == "csv":

@@ -132,6 +132,45 @@ def test_jsonl_with_a_bom_and_bad_utf8(tmp_path: Path) -> None:
     assert isinstance(docs[1], Failure) and docs[1].message == "line 2 is not valid UTF-8"
 
 
+def _every_kind_of_jsonl_line() -> bytes:
+    """Good records between every way a JSONL line can fail, a BOM first and blank lines between."""
+    good = [
+        json.dumps({"id": f"g{i}", "text": t}, ensure_ascii=False).encode() for i, t in enumerate([SALES_TEXT, MARKETING_TEXT])
+    ]
+    return (
+        b"\n".join(
+            [
+                codecs.BOM_UTF8 + good[0],
+                b"not json",
+                b"",
+                b"  ",
+                b"[1, 2]",
+                json.dumps({"id": "r5"}).encode(),
+                json.dumps({"id": "r6", "text": 7}).encode(),
+                json.dumps({"id": "r7", "text": "  "}).encode(),
+                json.dumps({"id": "r8", "text": "\x01\x02" * 20}).encode(),
+                json.dumps({"id": "r9", "text": SALES_TEXT}, ensure_ascii=False).encode("gbk"),
+                b"[" * 100_000 + b"]" * 100_000,
+                b'{"id": "r12", "text": "' + "长".encode() * 100_000 + b'"}',
+                good[1],
+            ]
+        )
+        + b"\n"
+    )
+
+
+def test_a_jsonl_line_parsed_later_is_the_document_read_inputs_gives(tmp_path: Path) -> None:
+    from pipeline.readers import Line
+
+    p = tmp_path / "mixed.jsonl"
+    p.write_bytes(_every_kind_of_jsonl_line())
+    expected = _read([str(p)], max_bytes=250_000)
+    read = list(read_inputs([str(p)], max_bytes=250_000, lines=True))
+    assert [type(item) for item in read] == [Line] * 9 + [Failure, Line]  # the line too large fails as it is read
+    assert [item.parse() if isinstance(item, Line) else item for item in read] == expected
+    assert [d.id for d in expected] == ["g0", f"{p}:2", f"{p}:5", "r5", "r6", "r7", "r8", f"{p}:10", f"{p}:11", f"{p}:12", "g1"]
+
+
 def test_csv_rows(tmp_path: Path) -> None:
     p = tmp_path / "rows.csv"
     p.write_text(f'id,text\nc1,"{SALES_TEXT}"\nc2,"{MARKETING_TEXT}"\n', encoding="utf-8")

@@ -149,6 +149,51 @@ def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_pat
     assert [json.loads(x)["id"] for x in outputs["2"].splitlines()] == [d.id for d in DOCS * 3]
 
 
+def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With --jobs, worker processes parse the JSONL lines; every failure must read as with --jobs 1, in its place.
+    import codecs
+
+    from pipeline.readers import Line
+
+    sent: list[bool] = []
+    pooled = parallel._pooled
+
+    def spy(head: list[list[Any]], *rest: Any) -> Any:
+        sent.append(all(isinstance(item, Line) for item in head[0]))
+        return pooled(head, *rest)
+
+    monkeypatch.setattr(parallel, "_pooled", spy)
+
+    good = [json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False).encode() for i, d in enumerate(DOCS * 3)]
+    bad = [
+        b"not json",
+        b"[1, 2]",
+        b'{"id": "no-text"}',
+        b'{"id": "number", "text": 7}',
+        b'{"id": "blank", "text": "  "}',
+        json.dumps({"id": "binary", "text": "\x01\x02" * 20}).encode(),
+        json.dumps({"id": "gbk", "text": "市场调研"}, ensure_ascii=False).encode("gbk"),
+        b'{"id": "long", "text": "' + "长".encode() * 20_000 + b'"}',
+        b"",
+    ]
+    lines = [codecs.BOM_UTF8 + good[0]]
+    for i, line in enumerate(good[1:]):
+        lines += [line] + ([bad[i // 50]] if i % 50 == 49 and i // 50 < len(bad) else [])
+    src = tmp_path / "mixed.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    assert len(lines) > 500 and all(b in lines for b in bad)
+    runs = {j: CliRunner().invoke(main, ["score", str(src), "--jobs", j, "--max-bytes", "50000"]) for j in ("1", "2")}
+    assert sent == [True]  # --jobs 2 sent the lines, unparsed, to worker processes; --jobs 1 started none
+    assert runs["2"].exit_code == runs["1"].exit_code == 1
+    assert runs["2"].stdout == runs["1"].stdout
+    assert runs["2"].stderr == runs["1"].stderr
+    assert "line 2 is not valid JSON" not in runs["2"].stderr  # the BOM line was read as a record
+    assert runs["2"].stderr.count("; skipped.") == 8
+    assert len(runs["2"].stdout.splitlines()) == len(good)
+
+
 def test_explained_records_are_identical_with_any_number_of_jobs(tmp_path: Path) -> None:
     src = tmp_path / "batch.jsonl"
     src.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in DOCS), encoding="utf-8")
