@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## Create .venv with pinned versions and install orient into it
 
 # orient is installed editable, so pip compiled none of its modules; where PYTHONDONTWRITEBYTECODE is set
-# (containers, this sandbox), Python would compile them from source in every process, ~60 ms of each run.
+# (common in containers), Python would then compile them from source in every process it starts.
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q pipeline
 

@@ -167,6 +167,8 @@ class _Tables:
 def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(keys, return_counts=True), with a stable sort: twice as fast on these keys, already in runs by document."""
     keys = np.sort(keys, kind="stable")
+    if not len(keys):  # a chunk in which no document has a single feature of the model
+        return keys, keys
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     return keys[starts], np.diff(np.append(starts, len(keys)))
 
@@ -207,7 +209,7 @@ def _strongest(candidates: np.ndarray, pull: np.ndarray, doc: np.ndarray, n_docs
     # candidate) partitioned row by row: linear time, where sorting the whole chunk's candidates is not. Those
     # at least that strong include every tie, so the sorts after this choose exactly as without it. Skipped
     # when there is nothing to drop, or when one long document would make the grid large.
-    if width <= limit or width * n_docs > 4 * len(candidates):
+    if limit <= 0 or width <= limit or width * n_docs > 4 * len(candidates):
         return candidates
     grid = np.zeros((n_docs, width))
     grid[docs, np.arange(len(candidates)) - starts[docs]] = pull[candidates]

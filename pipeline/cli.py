@@ -364,7 +364,8 @@ def _scored(
         if scheduler:
             from pipeline.distributed import score_stream_on
 
-            parsed = (doc.parse() if isinstance(doc, Line) else doc for doc in documents)  # Lines are sent to workers only
+            # score() makes Lines only for local worker processes; parsing any here keeps this path whole for other callers.
+            parsed = (doc.parse() if isinstance(doc, Line) else doc for doc in documents)
             yield from score_stream_on(scheduler, parsed, clf, method=method, encode=encode)
             return
         from pipeline.parallel import default_jobs, score_stream

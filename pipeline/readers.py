@@ -264,10 +264,37 @@ def _jsonl_lines(fh: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | No
         yield lineno, raw
 
 
+def _loads_on_a_fresh_stack(text: str) -> object:
+    """json.loads at the bottom of a new thread's stack, so that how deep it may nest does not depend on the caller."""
+    import threading
+
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(json.loads(text))
+        except Exception as exc:  # handed to the caller's thread, which decides
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="orient-json")
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
 def _parse_json(raw: bytes, where: str, what: str) -> object:
     """One JSONL line's object, or a Failure saying why it has none."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        try:
+            return json.loads(text)
+        except RecursionError:
+            # json.loads may nest as deep as the stack has room left: a line parsed in a worker process or
+            # deeper in this one would otherwise be read or refused depending on where. On a fresh stack,
+            # the answer is the same wherever the line is parsed.
+            return _loads_on_a_fresh_stack(text)
     except UnicodeDecodeError:
         return Failure(where, f"{what} is not valid UTF-8")
     except RecursionError:

@@ -163,9 +163,9 @@ _terms = _TermCache()
 _plain_chars: set[str] = set()
 _unit_chars: set[str] = set()
 _changed: dict[str, str] = {}
-# A compiled class of every character not (yet) known to be plain: one C-speed search tells whether a text
-# needs the per-character classification; recompiled only now and then, since compiling costs milliseconds.
-_unknown_re: re.Pattern[str] | None = None
+# Runs of characters known to be plain when it was compiled: removing them leaves, at C speed, the characters
+# a text still needs classified or looked up; recompiled only now and then, since compiling costs milliseconds.
+_known_re: re.Pattern[str] | None = None
 _stale_calls = 0
 
 
@@ -190,10 +190,10 @@ def _memo_char(ch: str) -> None:
 
 def _all_own_units(text: str) -> bool:
     """Whether every character of the text is its own unit (no combining mark), classifying new characters first."""
-    global _unknown_re, _stale_calls
-    # The characters the compiled class does not know, found at C speed: most texts have none, and the rest
-    # only a few, classified since it was compiled or new, so the text itself is never walked in Python.
-    unknown = text if _unknown_re is None else _unknown_re.findall(text)
+    global _known_re, _stale_calls
+    # The characters the compiled class does not know, as one string (never an object per character, which a
+    # long text of new characters would make costly): most texts have none, the rest few.
+    unknown = text if _known_re is None else _known_re.sub("", text)
     if not unknown:
         return True
     chars = set(unknown)
@@ -204,7 +204,7 @@ def _all_own_units(text: str) -> bool:
     # character), so the class keeps up with new characters without recompiling for every text.
     if _plain_chars and _stale_calls * 8 >= len(_plain_chars):
         _stale_calls = 0
-        _unknown_re = re.compile("[^" + re.escape("".join(sorted(_plain_chars))) + "]")
+        _known_re = re.compile("[" + re.escape("".join(sorted(_plain_chars))) + "]+")
     return chars.isdisjoint(_unit_chars)
 
 

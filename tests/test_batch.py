@@ -117,12 +117,22 @@ def test_evidence_keeps_ties_in_term_order_among_short_documents_and_beside_a_lo
     clf = _tied_classifier()
     words = clf.linear.terms
     alike = [words[::-1], words[2:] + words[:2], words[1:4] + words[7:10], words]  # all many-sided, as a grid ranks them
-    lopsided = [words[::-1]] + [[w] for w in words] * 2  # one document with every term beside 24 with one each
+    # one document with every term beside 24 with one each: too lopsided for the grid, the sorts rank it all
+    lopsided = [words[::-1]] + [[w] for w in words] * 2
     for chunk in (alike, lopsided):
         expected = [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
         assert score_numbered(clf, list(map(term_numbers(clf), chunk)), limit=2) == expected
+    no_evidence = [clf.score_tokens(terms_of(t)).to_dict(limit=0) for t in alike]
+    assert score_numbered(clf, list(map(term_numbers(clf), alike)), limit=0) == no_evidence
     marketing = score_numbered(clf, [term_numbers(clf)(words[::-1])], limit=2)[0]["evidence"]["marketing"]
     assert [e["term"] for e in marketing] == [words[0], words[1]]  # weight 3, then the first of three at 2
+
+
+def test_a_chunk_without_a_single_feature_of_the_model_is_scored_together() -> None:
+    clf = _tied_classifier()
+    chunk = [["，", "。"], [], ["x"], ["未知", " ", "词"]]  # punctuation, nothing, a dropped letter, terms no model has
+    expected = [clf.score_tokens(terms_of(t)).to_dict() for t in chunk]
+    assert score_numbered(clf, list(map(term_numbers(clf), chunk))) == expected
 
 
 def test_ranking_evidence_drops_only_pulls_weaker_than_their_documents_limit_th() -> None:

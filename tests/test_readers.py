@@ -171,6 +171,22 @@ def test_a_jsonl_line_parsed_later_is_the_document_read_inputs_gives(tmp_path: P
     assert [d.id for d in expected] == ["g0", f"{p}:2", f"{p}:5", "r5", "r6", "r7", "r8", f"{p}:10", f"{p}:11", f"{p}:12", "g1"]
 
 
+def test_how_deep_a_line_may_nest_does_not_depend_on_where_it_is_parsed() -> None:
+    # A worker process parses lines at another stack depth than --jobs 1 does; both must accept the same lines.
+    from pipeline.readers import _parse_json
+
+    def deeper(frames: int, raw: bytes) -> object:
+        return deeper(frames - 1, raw) if frames else _parse_json(raw, "f:1", "line 1")
+
+    def outcome(parsed: object) -> object:  # comparing the nested lists themselves would recurse too deep
+        return parsed if isinstance(parsed, Failure) else "parsed"
+
+    lines = [b"[" * depth + b"]" * depth for depth in range(800, 1000, 4)]
+    shallow = [outcome(_parse_json(raw, "f:1", "line 1")) for raw in lines]
+    assert [outcome(deeper(60, raw)) for raw in lines] == shallow
+    assert "parsed" in shallow and Failure("f:1", "line 1 is JSON nested too deeply to read") in shallow  # they span the limit
+
+
 def test_csv_rows(tmp_path: Path) -> None:
     p = tmp_path / "rows.csv"
     p.write_text(f'id,text\nc1,"{SALES_TEXT}"\nc2,"{MARKETING_TEXT}"\n', encoding="utf-8")

@@ -238,7 +238,7 @@ def test_fast_normalise_is_safe_to_share_between_threads(monkeypatch: pytest.Mon
     monkeypatch.setattr(text, "_plain_chars", set())
     monkeypatch.setattr(text, "_unit_chars", set())
     monkeypatch.setattr(text, "_changed", {})
-    monkeypatch.setattr(text, "_unknown_re", None)
+    monkeypatch.setattr(text, "_known_re", None)
     monkeypatch.setattr(text, "_stale_calls", 0)
     expected = [text.normalise(raw) for raw in CORPUS]
     with ThreadPoolExecutor(max_workers=8) as pool:
