@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import click
 
@@ -209,8 +209,8 @@ def _given(texts: tuple[str, ...]) -> Iterator[Document | Failure]:
 
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     yield from _given(texts)
-    if inputs:
-        yield from read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs)
+    if inputs:  # without lines=True, read_inputs gives no Line
+        yield from cast(Iterator[Document | Failure], read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs))
 
 
 def _documents_or_lines(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Line]:

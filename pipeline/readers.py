@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, overload
+from typing import BinaryIO
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md")
@@ -430,34 +430,6 @@ def _read_stdin(
         yield _check_text("<stdin>", text, note)
     except DecodeError as exc:
         yield Failure("<stdin>", str(exc))
-
-
-@overload
-def read_inputs(
-    inputs: Sequence[str],
-    *,
-    text_field: str = "text",
-    id_field: str = "id",
-    encoding: str | None = None,
-    fmt: str = "auto",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    stdin: BinaryIO | None = None,
-    lines: Literal[False] = False,
-) -> Iterator[Document | Failure]: ...
-
-
-@overload
-def read_inputs(
-    inputs: Sequence[str],
-    *,
-    text_field: str = "text",
-    id_field: str = "id",
-    encoding: str | None = None,
-    fmt: str = "auto",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    stdin: BinaryIO | None = None,
-    lines: bool,
-) -> Iterator[Document | Failure | Line]: ...
 
 
 def read_inputs(
