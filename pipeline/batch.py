@@ -4,9 +4,9 @@ Text by text, scoring costs a fifth of what jieba takes to segment: Python dicti
 token and n-gram, twice (model and gate), a loop over a hundred features, a sort for the evidence.
 For a chunk, each segmenter token is looked up once, in a memo that gives its term's number (0 for
 punctuation and other dropped tokens, 1 for a term no model knows) as an int64's bytes, as soon as its
-text is segmented (`term_numbers`; see text.segment_many). Everything after that runs in numpy over the whole chunk: n-grams
-become integer keys found by binary search in the model's sorted n-gram keys, and TF-IDF, norms, dot
-products, signal counts and the evidence ranking follow.
+text is segmented (`term_numbers`; see text.segment_many). Everything after that runs in numpy over the
+whole chunk: n-grams become integer keys found by binary search in the model's sorted n-gram keys, and
+TF-IDF, norms, dot products, signal counts and the evidence ranking follow.
 
 The records are the same as the text-by-text path's, not just close: both sum each document's terms
 in feature (term) order, one addition after another (np.bincount adds in input order), take the sublinear

@@ -201,23 +201,18 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _given(texts: tuple[str, ...]) -> Iterator[Document | Failure]:
+def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Line]:
+    """The --text texts, then what read_inputs reads (with lines=True, a .jsonl file's records as Lines)."""
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
         yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
+    if inputs:
+        yield from read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs)
 
 
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
-    yield from _given(texts)
-    if inputs:  # without lines=True, read_inputs gives no Line
-        yield from cast(Iterator[Document | Failure], read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs))
-
-
-def _documents_or_lines(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Line]:
-    """As _documents, with each .jsonl record as its Line, parsed where it is scored (worker processes)."""
-    yield from _given(texts)
-    if inputs:
-        yield from read_inputs(inputs, stdin=sys.stdin.buffer, lines=True, **kwargs)
+    """The --text texts and the inputs, each read into a Document or a Failure."""
+    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without lines=True, no Line
 
 
 @main.command()
@@ -306,7 +301,7 @@ def score(
         docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
     elif scheduler is None and jobs != 1:
         # Worker processes parse the JSONL records too: reading here then keeps up with every core.
-        docs = _documents_or_lines(texts, inputs, **reading)
+        docs = _inputs(texts, inputs, lines=True, **reading)
     else:
         docs = _documents(texts, inputs, **reading)
     held = _HeldInterrupts()

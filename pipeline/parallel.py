@@ -202,7 +202,7 @@ def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHU
     for item in items:
         chunk.append(item)
         if isinstance(item, Line):
-            total += len(item[2])
+            total += len(item[2])  # its bytes
         elif isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
             total += len(item.text)
         if len(chunk) >= limit or total >= chars:
@@ -332,4 +332,4 @@ def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: 
 
 def _name(item: Read) -> str:
     """How a message names an item: its id, or for a Line not yet parsed, its place."""
-    return f"{item[0]}:{item[1]}" if isinstance(item, Line) else item.id
+    return item.where if isinstance(item, Line) else item.id

@@ -314,15 +314,19 @@ def _jsonl_items(
     fh: BinaryIO, name: str, max_bytes: int, text_field: str, id_field: str, lines: bool
 ) -> Iterator[Document | Failure | Line]:
     """A JSONL stream's documents, or with `lines` its Lines (a line too large is a Failure either way)."""
-    if not lines:
-        for where, what, rec in _jsonl_records(fh, name, max_bytes):
-            yield _from_record(rec, where, what, text_field, id_field)
-        return
     for lineno, raw in _jsonl_lines(fh, max_bytes):
         if raw is None:
             yield Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
-        else:
+        elif lines:
             yield Line((name, lineno, raw, text_field, id_field))
+        else:
+            yield _jsonl_document(name, lineno, raw, text_field, id_field)
+
+
+def _jsonl_document(name: str, lineno: int, raw: bytes, text_field: str, id_field: str) -> Document | Failure:
+    """The Document (or Failure) that line `lineno` of a JSONL file gives."""
+    where, what = f"{name}:{lineno}", f"line {lineno}"
+    return _from_record(_parse_json(raw, where, what), where, what, text_field, id_field)
 
 
 class Line(tuple[str, int, bytes, str, str]):
@@ -335,11 +339,14 @@ class Line(tuple[str, int, bytes, str, str]):
 
     __slots__ = ()
 
+    @property
+    def where(self) -> str:
+        """The line's place, "file:line", as a Failure of it is named."""
+        return f"{self[0]}:{self[1]}"
+
     def parse(self) -> Document | Failure:
         """The Document (or Failure) read_inputs gives for this line."""
-        name, lineno, raw, text_field, id_field = self
-        where, what = f"{name}:{lineno}", f"line {lineno}"
-        return _from_record(_parse_json(raw, where, what), where, what, text_field, id_field)
+        return _jsonl_document(*self)
 
 
 def _csv_records(
