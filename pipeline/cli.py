@@ -14,7 +14,7 @@ import click
 
 from pipeline import __version__, config
 from pipeline.errors import OrientError
-from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Line, read_inputs
+from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
 from pipeline.writers import FORMATS, make_writer
 
 _MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
@@ -201,8 +201,8 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Line]:
-    """The --text texts, then what read_inputs reads (with lines=True, a .jsonl file's records as Lines)."""
+def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Lines]:
+    """The --text texts, then what read_inputs reads (with lines=True, a .jsonl file's records in blocks of Lines)."""
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
         yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
@@ -212,7 +212,7 @@ def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> I
 
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     """The --text texts and the inputs, each read into a Document or a Failure."""
-    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without lines=True, no Line
+    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without lines=True, no Lines
 
 
 @main.command()
@@ -294,13 +294,14 @@ def score(
     failures = 0
     progress = _Progress()
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
-    docs: Iterator[Document | Failure | Line]
+    docs: Iterator[Document | Failure | Lines]
     if resume:
         from pipeline.resume import skip_done
 
         docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
-    elif scheduler is None and jobs != 1:
-        # Worker processes parse the JSONL records too: reading here then keeps up with every core.
+    elif scheduler is None:
+        # JSONL records are parsed where they are scored (by worker processes, with --jobs): reading here
+        # then keeps up with every core.
         docs = _inputs(texts, inputs, lines=True, **reading)
     else:
         docs = _documents(texts, inputs, **reading)
@@ -352,16 +353,15 @@ def score(
 
 
 def _scored(
-    documents: Iterator[Document | Failure | Line], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
+    documents: Iterator[Document | Failure | Lines], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
 ) -> Iterator[tuple[Document | Failure, Any]]:
     """Each document with its encoded record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on
 
-            # score() makes Lines only for local worker processes; parsing any here keeps this path whole for other callers.
-            parsed = (doc.parse() if isinstance(doc, Line) else doc for doc in documents)
-            yield from score_stream_on(scheduler, parsed, clf, method=method, encode=encode)
+            # score() makes Lines only for local scoring; parsing any here keeps this path whole for other callers.
+            yield from score_stream_on(scheduler, parsed(documents), clf, method=method, encode=encode)
             return
         from pipeline.parallel import default_jobs, score_stream
 

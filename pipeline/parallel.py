@@ -3,8 +3,8 @@
 Each worker process receives the model this process loaded and checked, with the segmenter and the batch
 tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
 worker then builds its own segmenter). The parent only reads, hands out chunks and writes the records it
-gets back; given a JSONL file's records as `Line`s, it does not even parse them: the workers do, so that
-reading keeps up with every core. At most a few chunks per worker are in flight, so memory stays flat however
+gets back; given a JSONL file's records in blocks of `Lines`, it does not even parse them: the workers do,
+so that reading keeps up with every core. At most a few chunks per worker are in flight, so memory stays flat however
 long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
 """
 
@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any, TypeVar, cast
 
 from pipeline.errors import OrientError
-from pipeline.readers import Document, Failure, Line
+from pipeline.readers import Document, Failure, Lines, parsed
 from pipeline.text import segment_many
 
 CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work, up to WORKER_CHUNK_MAX
@@ -39,7 +39,7 @@ MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch)
 
 Item = Document | Failure
 Outcome = dict[str, Any] | Failure
-Read = Item | Line  # what a batch reads: Documents, Failures, and JSONL lines left for the scoring process to parse
+Read = Item | Lines  # what a batch reads: Documents, Failures, and blocks of JSONL lines for the scoring process to parse
 _R = TypeVar("_R", bound=Read)
 
 
@@ -90,11 +90,6 @@ def score_chunk(
     return out
 
 
-def _parse(items: list[Read]) -> list[Item]:
-    """The items with each Line parsed into its Document or Failure."""
-    return [item.parse() if isinstance(item, Line) else item for item in items]
-
-
 def _term_numbers(clf: Any) -> Callable[[list[str]], bytes] | None:
     """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if it cannot score this classifier."""
     from pipeline import batch
@@ -110,12 +105,12 @@ def _score_together(
 ) -> Iterator[Any] | None:
     """What score_chunk makes of each (id, term numbers of a text), scored together by pipeline.batch; None: one by one."""
     from pipeline import batch
-    from pipeline.writers import jsonl_line
+    from pipeline.writers import jsonl_encoded, utf8_line
 
     ids, numbers = [i for i, _ in numbered], [n for _, n in numbered]
     try:
-        if encode is jsonl_line:  # JSON lines, the batch format, come straight from the chunk's arrays
-            return iter(batch.json_lines(clf, ids, numbers))
+        if encode is jsonl_encoded:  # JSON lines, the batch format, come straight from the chunk's arrays
+            return map(utf8_line, batch.json_lines(clf, ids, numbers))
         records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, numbers), strict=True))
         return records if encode is None else map(encode, records)
     except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
@@ -166,19 +161,20 @@ def _for_workers(clf: Any) -> Any:
 
 def _score_in_worker(
     items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
-) -> tuple[list[Item | None], list[Outcome], float]:
-    """What the parent learns of each Line (None for other items), the chunk's outcomes, and the CPU seconds they took.
+) -> tuple[list[list[Item] | None], list[Outcome], float]:
+    """What the parent learns of each block of Lines (None for other items), the chunk's outcomes, and their CPU seconds.
 
-    A Line comes back as its Failure, or as its Document without the text: the parent reports ids and notes
-    and has no use for the text it sent. The parent sizes later chunks by the seconds.
+    A block comes back as its lines' Failures, and Documents without their text: the parent reports ids and
+    notes and has no use for the text it sent. The parent sizes later chunks by the seconds.
     """
     start = time.process_time()
-    parsed = _parse(items)
-    heads: list[Item | None] = [
-        None if not isinstance(item, Line) else doc if isinstance(doc, Failure) else Document(doc.id, "", doc.note)
-        for item, doc in zip(items, parsed, strict=True)
+    blocks = [item.parse() if isinstance(item, Lines) else None for item in items]
+    docs = _spread(items, blocks)
+    heads = [
+        None if block is None else [doc if isinstance(doc, Failure) else Document(doc.id, "", doc.note) for doc in block]
+        for block in blocks
     ]
-    return heads, score_chunk(_worker_clf, parsed, method, encode), time.process_time() - start
+    return heads, score_chunk(_worker_clf, docs, method, encode), time.process_time() - start
 
 
 def _context() -> Any:
@@ -191,23 +187,26 @@ def _context() -> Any:
 
 
 def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[_R]]:
-    """Lists of at most `size` items (a number, or a function giving each next chunk's), cut at `chars` characters of text.
+    """Lists of at most `size` documents (a number, or a function giving each next chunk's), cut at `chars` characters of text.
 
-    A Line counts its bytes, at least as many as the characters of its text.
+    A block of Lines counts as its lines, and its bytes as characters (at least as many as its texts have).
     """
     next_size = size if callable(size) else lambda: size
     chunk: list[_R] = []
-    total = 0
+    count = total = 0
     limit = next_size()
     for item in items:
         chunk.append(item)
-        if isinstance(item, Line):
-            total += len(item[2])  # its bytes
-        elif isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
-            total += len(item.text)
-        if len(chunk) >= limit or total >= chars:
+        if isinstance(item, Lines):
+            count += item.n_lines
+            total += len(item.data)
+        else:
+            count += 1
+            if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
+                total += len(item.text)
+        if count >= limit or total >= chars:
             yield chunk
-            chunk, total = [], 0
+            chunk, count, total = [], 0, 0
             limit = next_size()
     if chunk:
         yield chunk
@@ -244,8 +243,8 @@ def score_stream(
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
-    once. A Failure item comes back as its own outcome; a Line, as the Document or Failure it parses into
-    (a Document from a worker without its text).
+    once. A Failure item comes back as its own outcome; a block of Lines, as the Documents and Failures it
+    parses into (Documents from a worker without their text).
     """
     sizes = _WorkerChunks()
     chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else sizes))
@@ -266,8 +265,8 @@ def score_stream(
 def _here(
     clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
 ) -> Iterator[tuple[Item, Outcome]]:
-    """Score a chunk in this process: each item (a Line parsed) with its outcome."""
-    items = _parse(chunk)
+    """Score a chunk in this process: each item (blocks of Lines parsed) with its outcome."""
+    items = list(parsed(chunk))
     return zip(items, score_chunk(clf, items, method, encode), strict=True)
 
 
@@ -287,7 +286,7 @@ def _pooled(
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
-    pending: deque[tuple[list[Read], Future[tuple[list[Item | None], list[Outcome], float]]]] = deque()
+    pending: deque[tuple[list[Read], Future[tuple[list[list[Item] | None], list[Outcome], float]]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
@@ -324,12 +323,21 @@ def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: 
             f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {_name(chunk[0])}; "
             "rerun with --jobs 1 to find the document."
         ) from None
-    sizes.took(seconds, len(chunk))
-    # A head stands for each Line, so no Line is left.
-    items = cast(list[Item], [item if head is None else head for item, head in zip(chunk, heads, strict=True)])
-    return zip(items, outcomes, strict=True)
+    sizes.took(seconds, len(outcomes))
+    return zip(_spread(chunk, heads), outcomes, strict=True)
+
+
+def _spread(chunk: list[Read], groups: list[list[Item] | None]) -> list[Item]:
+    """The chunk's items, each block of Lines replaced by its group (None for an item that is no block)."""
+    items: list[Item] = []
+    for item, group in zip(chunk, groups, strict=True):
+        if group is None:  # every block has its group, so this is a Document or Failure
+            items.append(cast(Item, item))
+        else:
+            items.extend(group)
+    return items
 
 
 def _name(item: Read) -> str:
-    """How a message names an item: its id, or for a Line not yet parsed, its place."""
-    return item.where if isinstance(item, Line) else item.id
+    """How a message names an item: its id, or for a block of Lines not yet parsed, the place of its first line."""
+    return item.where if isinstance(item, Lines) else item.id

@@ -14,10 +14,10 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md")
@@ -154,16 +154,33 @@ def decode(data: bytes, encoding: str | None = None) -> str:
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
-def _check_text(doc_id: str, text: str, note: str | None = None) -> Document | Failure:
-    if not text.strip():
+def _check_text(doc_id: str, text: str, note: str | None = None, controls: bool = True) -> Document | Failure:
+    """The Document, or a Failure if the text is blank or binary (`controls` False: known to have no control characters)."""
+    if not text or text.isspace():
         return Failure(doc_id, "is empty")
-    controls = len(_CONTROLS.findall(text))
-    if controls > max(8, len(text) // 20):
+    if controls and len(_CONTROLS.findall(text)) > max(8, len(text) // 20):
         return Failure(doc_id, "looks like a binary file (too many control characters), not text")
-    return Document(doc_id, text, note)
+    return Document(_writable(doc_id), text, note)
+
+
+def _writable(doc_id: str) -> str:
+    """The id, with each lone surrogate (a JSON "\\ud800" escape, a file name's undecodable byte) as that escape.
+
+    Every output can then write it: UTF-8 has no form for a lone surrogate, and writing it would fail.
+    """
+    if doc_id.isascii():
+        return doc_id
+    try:
+        doc_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return doc_id
 
 
 _CHUNK = 1 << 20
+# A block of Lines for a batch: some 60 documents of 1 KB, so that the first chunks handed to worker
+# processes are small (every worker starts at once) and later ones can be sized to the work they hold.
+LINES_BYTES = 1 << 16
 
 
 def _read_limited(fh: BinaryIO, max_bytes: int) -> bytes:
@@ -234,34 +251,70 @@ def read_text_file(
         return Failure(doc_id, f"cannot be read ({_os_reason(exc)})")
 
 
-def _lines(fh: BinaryIO, max_bytes: int) -> Iterator[bytes | None]:
-    """Yield each line of a stream, or None for a line longer than max_bytes (skipped without keeping it)."""
+def _blocks(fh: BinaryIO, max_bytes: int, size: int) -> Iterator[tuple[int, bytes, int] | int]:
+    """A stream's whole lines in blocks of about `size` bytes, as (first line number, bytes, lines in them).
+
+    A line whose text (without its newline) is longer than max_bytes comes as its line number alone once
+    more than max_bytes of it is read; the rest is skipped, so memory stays within max_bytes plus a block.
+    Reads what the stream has ready (read1), so lines piped in one at a time come as they arrive.
+    """
+    read = getattr(fh, "read1", fh.read)
+    lineno, carry = 1, b""
     while True:
-        line = fh.readline(max_bytes + 1)
-        if not line:
+        piece = read(size)
+        if not piece:
+            if carry:  # the last line has no newline; or lines that followed a skipped one
+                yield lineno, carry, carry.count(b"\n") + (not carry.endswith(b"\n"))
             return
-        if len(line) > max_bytes and not line.endswith(b"\n"):
-            # Skip the rest of the overlong line in bounded pieces, so memory stays at the limit.
-            while True:
-                rest = fh.readline(_CHUNK)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield None
-        elif len(line.rstrip(b"\r\n")) > max_bytes:
-            yield None
+        data = carry + piece if carry else piece
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            count = data.count(b"\n", 0, cut)
+            yield lineno, data[:cut], count
+            lineno, carry = lineno + count, data[cut:]
         else:
-            yield line
+            carry = data
+        if len(carry) > max_bytes:
+            yield lineno
+            rest = _skip_line(read)
+            if rest is None:
+                return
+            lineno, carry = lineno + 1, rest
+
+
+def _skip_line(read: Callable[[int], bytes]) -> bytes | None:
+    """Read past the end of the current line, in bounded pieces; what follows it, or None at the end of the stream."""
+    while True:
+        piece = read(_CHUNK)
+        if not piece:
+            return None
+        end = piece.find(b"\n") + 1
+        if end:
+            return piece[end:]
+
+
+def _split(first: int, data: bytes, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line without its newline, or None if longer than max_bytes) for each non-blank line of a block."""
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    for lineno, raw in enumerate(lines, start=first):
+        if len(raw) > max_bytes:
+            yield lineno, None
+            continue
+        if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        if raw and not raw.isspace():
+            yield lineno, raw
 
 
 def _jsonl_lines(fh: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, line, or None if too large) for each non-blank line of a JSONL stream."""
-    for lineno, raw in enumerate(_lines(fh, max_bytes), start=1):
-        if raw is not None:
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            if not raw.strip():
-                continue
-        yield lineno, raw
+    for block in _blocks(fh, max_bytes, _CHUNK):
+        if isinstance(block, int):
+            yield block, None
+        else:
+            yield from _split(block[0], block[1], max_bytes)
 
 
 def _loads_on_a_fresh_stack(text: str) -> object:
@@ -312,41 +365,65 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
 
 def _jsonl_items(
     fh: BinaryIO, name: str, max_bytes: int, text_field: str, id_field: str, lines: bool
-) -> Iterator[Document | Failure | Line]:
-    """A JSONL stream's documents, or with `lines` its Lines (a line too large is a Failure either way)."""
-    for lineno, raw in _jsonl_lines(fh, max_bytes):
-        if raw is None:
-            yield Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
+) -> Iterator[Document | Failure | Lines]:
+    """A JSONL stream's documents, or with `lines` its blocks of Lines (a line too large is a Failure either way)."""
+    for block in _blocks(fh, max_bytes, LINES_BYTES if lines else _CHUNK):
+        if isinstance(block, int):
+            yield Failure(f"{name}:{block}", _too_large(max_bytes, f"line {block} is"))
         elif lines:
-            yield Line((name, lineno, raw, text_field, id_field))
+            yield Lines(name, *block, max_bytes, text_field, id_field)
         else:
-            yield _jsonl_document(name, lineno, raw, text_field, id_field)
+            yield from Lines(name, *block, max_bytes, text_field, id_field).parse()
 
 
 def _jsonl_document(name: str, lineno: int, raw: bytes, text_field: str, id_field: str) -> Document | Failure:
     """The Document (or Failure) that line `lineno` of a JSONL file gives."""
     where, what = f"{name}:{lineno}", f"line {lineno}"
-    return _from_record(_parse_json(raw, where, what), where, what, text_field, id_field)
+    # JSON strings cannot hold a raw control character: only the escapes \u0000-\u001f and \b make one, so
+    # without those in the line's bytes, the text needs no counting of them.
+    controls = b"\\u00" in raw or b"\\b" in raw
+    return _from_record(_parse_json(raw, where, what), where, what, text_field, id_field, controls)
 
 
-class Line(tuple[str, int, bytes, str, str]):
-    """A JSONL line read but not parsed: (file name, line number, bytes, text field, id field).
+class Lines(NamedTuple):
+    """Whole lines of a JSONL file, read but not parsed: `parse` gives their Documents and Failures.
 
-    With --jobs, the reading process sends lines like this to the worker processes, which parse them
-    (`parse`, exactly as read_inputs would), so that reading the input does not hold back the cores.
-    A tuple, so that it crosses between processes in C, without a pickling hook.
+    With a batch, the reading process hands blocks like this to the processes that score (worker processes
+    with --jobs), which parse them exactly as read_inputs would: reading then costs the reader a few
+    operations a block, not Python objects a line, and keeps up with every core.
     """
 
-    __slots__ = ()
+    name: str
+    first: int  # the line number of the first line in data
+    data: bytes
+    n_lines: int  # lines in data, blank ones included
+    max_bytes: int
+    text_field: str
+    id_field: str
 
     @property
     def where(self) -> str:
-        """The line's place, "file:line", as a Failure of it is named."""
-        return f"{self[0]}:{self[1]}"
+        """The place of the block's first line, "file:line", as a Failure of it is named."""
+        return f"{self.name}:{self.first}"
 
-    def parse(self) -> Document | Failure:
-        """The Document (or Failure) read_inputs gives for this line."""
-        return _jsonl_document(*self)
+    def parse(self) -> list[Document | Failure]:
+        """The Documents and Failures read_inputs gives for these lines, in order (none for a blank line)."""
+        name, max_bytes, fields = self.name, self.max_bytes, (self.text_field, self.id_field)
+        return [
+            Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
+            if raw is None
+            else _jsonl_document(name, lineno, raw, *fields)
+            for lineno, raw in _split(self.first, self.data, max_bytes)
+        ]
+
+
+def parsed(items: Iterable[Document | Failure | Lines]) -> Iterator[Document | Failure]:
+    """The items, with each block of Lines parsed into its Documents and Failures."""
+    for item in items:
+        if isinstance(item, Lines):
+            yield from item.parse()
+        else:
+            yield item
 
 
 def _csv_records(
@@ -388,8 +465,13 @@ def _csv_records(
         yield f"{name}:row {rowno}", f"row {rowno}", row
 
 
-def _from_record(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
-    """Turn one parsed record into a Document, or a Failure naming its line (and reported under its id, if it has one)."""
+def _from_record(
+    record: object, where: str, what: str, text_field: str, id_field: str, controls: bool = True
+) -> Document | Failure:
+    """Turn one parsed record into a Document, or a Failure naming its line (and reported under its id, if it has one).
+
+    `controls` False: the record's text is known to have no control characters (see _jsonl_document).
+    """
     if isinstance(record, Failure):
         return record
     if not isinstance(record, dict):
@@ -401,7 +483,7 @@ def _from_record(record: object, where: str, what: str, text_field: str, id_fiel
         return Failure(doc_id, f"{what} has no {text_field!r} field")
     if not isinstance(text, str):
         return Failure(doc_id, f"{what}: field {text_field!r} is not a string")
-    return _check_text(doc_id, text)
+    return _check_text(doc_id, text, controls=controls)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -449,10 +531,10 @@ def read_inputs(
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin: BinaryIO | None = None,
     lines: bool = False,
-) -> Iterator[Document | Failure | Line]:
+) -> Iterator[Document | Failure | Lines]:
     """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
 
-    With `lines`, a .jsonl file's records come as Lines, to be parsed where they are scored (Line.parse).
+    With `lines`, a .jsonl file's records come in blocks of Lines, to be parsed where they are scored (Lines.parse).
     """
     for name in inputs:
         if name == "-":

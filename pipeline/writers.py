@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import os
 import unicodedata
 from typing import Any, TextIO
 
@@ -69,18 +71,42 @@ def json_round4(x: float) -> str:
     return json_text(round(x, 4))
 
 
+def utf8_line(line: str) -> bytes:
+    """A line of JSON as UTF-8; a lone surrogate (which UTF-8 has no form for) as its JSON escape, which reads back the same."""
+    return line.encode("utf-8", "backslashreplace")
+
+
+def jsonl_encoded(record: dict[str, Any]) -> bytes:
+    """What JsonlWriter.write_encoded takes: the record's line of JSON as UTF-8, made where the record was scored."""
+    return utf8_line(jsonl_line(record))
+
+
 class JsonlWriter(Writer):
     """One JSON object per line."""
 
-    encode = staticmethod(jsonl_line)
+    encode = staticmethod(jsonl_encoded)
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        # Lines go to the stream's bytes as they come from the processes that scored them (no decoding and
+        # encoding again here), unless each line must reach the stream when written (line buffering: a
+        # terminal, --resume's file), or the stream would encode them otherwise.
+        buffer = getattr(out, "buffer", None)
+        plain = not getattr(out, "line_buffering", True) and os.linesep == "\n"
+        self.bytes = buffer if buffer is not None and plain and codecs.lookup(out.encoding).name == "utf-8" else None
+        if self.bytes is not None:
+            out.flush()
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record as a line of JSON."""
-        self.out.write(jsonl_line(record))
+        self.write_encoded(jsonl_encoded(record))
 
-    def write_encoded(self, encoded: Any) -> None:
-        """Write a line made by `jsonl_line`."""
-        self.out.write(encoded)
+    def write_encoded(self, encoded: bytes) -> None:
+        """Write a line made by `jsonl_encoded`."""
+        if self.bytes is None:
+            self.out.write(encoded.decode("utf-8"))
+        else:
+            self.bytes.write(encoded)
 
 
 class JsonWriter(Writer):

@@ -20,7 +20,7 @@ from pipeline.model import LinearModel
 from pipeline.predict import Classifier
 from pipeline.readers import Document, Failure
 from pipeline.text import segment_many, terms_of
-from pipeline.writers import json_round4, json_text, jsonl_line
+from pipeline.writers import json_round4, json_text, jsonl_encoded, jsonl_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,7 @@ def test_a_chunk_the_batch_scorer_fails_on_is_scored_text_by_text(shipped: Any, 
     docs = [Document(str(i), t) for i, t in enumerate(texts)]
     expected = [{"id": str(i), **shipped.score(t).to_dict()} for i, t in enumerate(texts)]
     assert parallel.score_chunk(shipped, docs) == expected
-    assert parallel.score_chunk(shipped, docs, encode=jsonl_line) == list(map(jsonl_line, expected))
+    assert parallel.score_chunk(shipped, docs, encode=jsonl_encoded) == [jsonl_line(r).encode() for r in expected]
 
 
 def test_a_document_that_fails_in_a_chunk_is_reported_and_the_rest_scored_together(

@@ -418,6 +418,34 @@ CASES = [
         errors=["orient: {tmp}/evil\\u202etxt.txt is empty; skipped."],
     ),
     Case(
+        "a lone surrogate in a JSONL id (a broken \\ud800 escape) is written as that escape",
+        lambda t: [_write(t / "s.jsonl", '{"id": "a\\ud800b", "text": "' + SIMPLIFIED + '"}\n')],
+        0,
+        ids=["a\\ud800b"],
+        same_as=SIMPLIFIED,
+    ),
+    Case(
+        "a file name with a byte that is not UTF-8 is written with that byte escaped",
+        lambda t: [_write(t / os.fsdecode(b"bad\xff.txt"), SIMPLIFIED)],
+        0,
+        ids=["{tmp}/bad\\udcff.txt"],
+        same_as=SIMPLIFIED,
+    ),
+    Case(
+        "control characters as JSON escapes (\\b, \\u001F): refused as binary",
+        lambda t: [
+            _write(
+                t / "c.jsonl",
+                as_jsonl({"id": "b", "text": "\b" * 30 + "营销"}) + '{"id": "u", "text": "' + "\\u001F" * 30 + '营销"}\n',
+            )
+        ],
+        1,
+        errors=[
+            "orient: b looks like a binary file (too many control characters), not text; skipped.",
+            "orient: u looks like a binary file (too many control characters), not text; skipped.",
+        ],
+    ),
+    Case(
         "file names with spaces and Chinese",
         lambda t: [_write(t / "销售 计划 2027.txt", SIMPLIFIED)],
         0,

@@ -6,6 +6,7 @@ import codecs
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import MARKETING_TEXT, SALES_TEXT
@@ -159,15 +160,17 @@ def _every_kind_of_jsonl_line() -> bytes:
     )
 
 
-def test_a_jsonl_line_parsed_later_is_the_document_read_inputs_gives(tmp_path: Path) -> None:
-    from pipeline.readers import Line
+def test_jsonl_lines_parsed_later_are_the_documents_read_inputs_gives(tmp_path: Path) -> None:
+    from pipeline.readers import Lines, parsed
 
     p = tmp_path / "mixed.jsonl"
     p.write_bytes(_every_kind_of_jsonl_line())
     expected = _read([str(p)], max_bytes=250_000)
     read = list(read_inputs([str(p)], max_bytes=250_000, lines=True))
-    assert [type(item) for item in read] == [Line] * 9 + [Failure, Line]  # the line too large fails as it is read
-    assert [item.parse() if isinstance(item, Line) else item for item in read] == expected
+    # Blocks of whole lines; the line too large for a block (and for max_bytes) fails as it is read.
+    assert [type(item) for item in read] == [Lines, Lines, Failure, Lines]
+    assert [(item.first, item.n_lines) for item in read if isinstance(item, Lines)] == [(1, 10), (11, 1), (13, 1)]
+    assert list(parsed(read)) == expected
     assert [d.id for d in expected] == ["g0", f"{p}:2", f"{p}:5", "r5", "r6", "r7", "r8", f"{p}:10", f"{p}:11", f"{p}:12", "g1"]
 
 
@@ -242,3 +245,72 @@ def test_read_labelled_reports_bad_records_by_line(tmp_path: Path) -> None:
         (f"{p}:3", "line 3 is not valid JSON"),
         (f"{p}:4", "line 4 has no 'text' field"),
     ]
+
+
+class _Trickle(io.RawIOBase):
+    """A raw stream that gives at most `step` bytes a read, as a pipe may."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step = data, step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        piece, self.data = self.data[: min(self.step, len(buffer))], self.data[min(self.step, len(buffer)) :]
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+
+def _lines_by_the_rule(data: bytes, max_bytes: int) -> list[tuple[int, bytes | None]]:
+    """What a JSONL reader must give: each non-blank line, or None when its text (newline aside) passes max_bytes."""
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    out: list[tuple[int, bytes | None]] = []
+    for lineno, raw in enumerate(lines, start=1):
+        if len(raw) > max_bytes:
+            out.append((lineno, None))
+            continue
+        if lineno == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        if raw.strip():
+            out.append((lineno, raw))
+    return out
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\n\n",
+        b"ab",
+        b"ab\ncd",
+        codecs.BOM_UTF8 + b"ab\n" + codecs.BOM_UTF8 + b"cd\n",
+        b"abcdefghij\nab\ncd\n",  # a long line, then lines that follow it in the same read
+        b"abcdefghij\nab\ncd",  # the same, ending without a newline
+        b"abcdefghij",  # a long last line
+        b"ab\r\ncd\r\n \t\nabcdef\r\nabcde\r\n\r\r\r\r\r\r\r\n",  # \r counts toward the limit; blank lines go
+        b"x" * 40 + b"\n" + b"y" * 3 + b"\n" + b"z" * 40,
+    ],
+)
+def test_jsonl_lines_come_whole_in_blocks_and_lines_too_large_are_skipped(data: bytes) -> None:
+    from pipeline.readers import _blocks, _jsonl_lines, _split
+
+    for max_bytes in range(0, 7):
+        expected = _lines_by_the_rule(data, max_bytes)
+        assert list(_jsonl_lines(io.BytesIO(data), max_bytes)) == expected
+        for size in range(1, 9):
+            for step in (1, 3, 64):
+                got: list[tuple[int, bytes | None]] = []
+                lines = 0
+                for block in _blocks(io.BufferedReader(_Trickle(data, step)), max_bytes, size):
+                    if isinstance(block, int):
+                        got.append((block, None))
+                        lines = block
+                        continue
+                    first, chunk, count = block
+                    assert first == lines + 1 and count == chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+                    got.extend(_split(first, chunk, max_bytes))
+                    lines = first + count - 1
+                assert got == expected, (max_bytes, size, step)

@@ -155,13 +155,13 @@ def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(
     # With --jobs, worker processes parse the JSONL lines; every failure must read as with --jobs 1, in its place.
     import codecs
 
-    from pipeline.readers import Line
+    from pipeline.readers import Lines
 
     sent: list[bool] = []
     pooled = parallel._pooled
 
     def spy(head: list[list[Any]], *rest: Any) -> Any:
-        sent.append(all(isinstance(item, Line) for item in head[0]))
+        sent.append(all(isinstance(item, Lines) for item in head[0]))
         return pooled(head, *rest)
 
     monkeypatch.setattr(parallel, "_pooled", spy)

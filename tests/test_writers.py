@@ -95,3 +95,32 @@ def test_table_shortens_very_long_ids() -> None:
     assert "…" in row
     assert "end.txt" in row
     assert long_id not in row
+
+
+def _text_stream(line_buffering: bool) -> tuple[io.BytesIO, io.TextIOWrapper]:
+    raw = io.BytesIO()
+    return raw, io.TextIOWrapper(raw, encoding="utf-8", newline="", line_buffering=line_buffering)
+
+
+@pytest.mark.parametrize("line_buffering", [False, True])
+def test_jsonl_lines_made_elsewhere_are_written_as_made_by_bytes_or_by_text(line_buffering: bool) -> None:
+    from pipeline.writers import JsonlWriter, jsonl_encoded, jsonl_line
+
+    raw, out = _text_stream(line_buffering)
+    writer = JsonlWriter(out)
+    # Bytes straight to the buffer, unless every line must reach the stream as it is written.
+    assert (writer.bytes is None) is line_buffering
+    writer.write_encoded(jsonl_encoded(RECORD))
+    if line_buffering:
+        assert raw.getvalue() == jsonl_line(RECORD).encode()  # there already, as --resume needs
+    writer.write({**RECORD, "id": "2"})
+    writer.close()
+    assert raw.getvalue() == (jsonl_line(RECORD) + jsonl_line({**RECORD, "id": "2"})).encode()
+
+
+def test_a_lone_surrogate_is_written_as_its_json_escape_and_reads_back_the_same() -> None:
+    from pipeline.writers import jsonl_encoded
+
+    line = jsonl_encoded({**RECORD, "id": "a\ud800b"})
+    assert b'"id": "a\\ud800b"' in line
+    assert json.loads(line.decode("utf-8")) == {**RECORD, "id": "a\ud800b"}
