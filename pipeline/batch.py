@@ -114,8 +114,8 @@ class _Tables:
         """The model's features in a chunk, as LinearModel.features counts them in each document."""
         lo, hi = self.model.ngram_range
         if hi > 1:  # n-grams form over the kept tokens: dropped tokens and stop words do not part their neighbours
-            keep = ~self.removed[numbers]
-            seq, docs = numbers[keep], doc_at[keep]
+            keep = ~self.removed.take(numbers)
+            seq, docs = numbers.compress(keep), doc_at.compress(keep)
         else:  # unigrams alone: a removed token has no unigram feature, so there is nothing to take out
             seq, docs = numbers, doc_at
         vocab = len(self.model.vocabulary)
@@ -125,9 +125,9 @@ class _Tables:
             if m <= 0:
                 continue
             if n == 1:
-                feature = self.unigram[seq]
+                feature = self.unigram.take(seq)
                 hit = feature >= 0
-                keys.append(docs[hit] * vocab + feature[hit])
+                keys.append(docs.compress(hit) * vocab + feature.compress(hit))
                 continue
             if n not in self.ngrams:
                 continue
@@ -135,14 +135,14 @@ class _Tables:
             # an n-gram counts only inside one document: its first and last tokens belong to the same one
             possible = docs[:m] == docs[n - 1 :]
             for j in range(n):
-                possible &= can[j][seq[j : j + m]]
+                possible &= can[j].take(seq[j : j + m])
             start = np.flatnonzero(possible)
             key = seq[start]
             for j in range(1, n):
                 key = key * self.size + seq[start + j]
             found = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
             hit = sorted_keys[found] == key
-            keys.append(docs[start[hit]] * vocab + features[found[hit]])
+            keys.append(docs.take(start.compress(hit)) * vocab + features.take(found.compress(hit)))
         unique, counts = _unique_counts(np.concatenate(keys) if keys else np.zeros(0, np.int64))
         return _Counted(*np.divmod(unique, vocab), counts)
 
@@ -190,7 +190,7 @@ class _Counted:
         by_pull = candidates[np.argsort(-pull[candidates], kind="stable")]
         order = by_pull[np.argsort(self.doc[by_pull].astype(np.min_scalar_type(n_docs)), kind="stable")]
         docs = self.doc[order]
-        chosen = order[np.arange(len(order)) - np.searchsorted(docs, np.arange(n_docs))[docs] < limit]
+        chosen = order.compress(np.arange(len(order)) - np.searchsorted(docs, np.arange(n_docs))[docs] < limit)
         doc = self.doc[chosen]
         return _Side(
             np.searchsorted(doc, np.arange(n_docs + 1)).tolist(),
@@ -214,7 +214,7 @@ def _strongest(candidates: np.ndarray, pull: np.ndarray, doc: np.ndarray, n_docs
     grid = np.zeros((n_docs, width))
     grid[docs, np.arange(len(candidates)) - starts[docs]] = pull[candidates]
     kth = np.partition(grid, width - limit, axis=1)[:, width - limit]
-    return candidates[pull[candidates] >= kth[docs]]
+    return candidates.compress(pull[candidates] >= kth[docs])
 
 
 class _Side(NamedTuple):

@@ -202,7 +202,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Lines]:
-    """The --text texts, then what read_inputs reads (with lines=True, a .jsonl file's records in blocks of Lines)."""
+    """The --text texts, then what read_inputs reads (with `lines`, a .jsonl file's records in blocks of Lines)."""
     for i, text in enumerate(texts, start=1):
         doc_id = "text" if len(texts) == 1 else f"text-{i}"
         yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
@@ -212,7 +212,7 @@ def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> I
 
 def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
     """The --text texts and the inputs, each read into a Document or a Failure."""
-    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without lines=True, no Lines
+    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without `lines`, no Lines
 
 
 @main.command()
@@ -300,9 +300,12 @@ def score(
 
         docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
     elif scheduler is None:
+        from pipeline.parallel import block_bytes, default_jobs
+
         # JSONL records are parsed where they are scored (by worker processes, with --jobs): reading here
         # then keeps up with every core.
-        docs = _inputs(texts, inputs, lines=True, **reading)
+        jobs = jobs or default_jobs()
+        docs = _inputs(texts, inputs, lines=block_bytes(jobs), **reading)
     else:
         docs = _documents(texts, inputs, **reading)
     held = _HeldInterrupts()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ def test_jsonl_lines_parsed_later_are_the_documents_read_inputs_gives(tmp_path: 
     p = tmp_path / "mixed.jsonl"
     p.write_bytes(_every_kind_of_jsonl_line())
     expected = _read([str(p)], max_bytes=250_000)
-    read = list(read_inputs([str(p)], max_bytes=250_000, lines=True))
+    read = list(read_inputs([str(p)], max_bytes=250_000, lines=1 << 16))
     # Blocks of whole lines; the line too large for a block (and for max_bytes) fails as it is read.
     assert [type(item) for item in read] == [Lines, Lines, Failure, Lines]
     assert [(item.first, item.n_lines) for item in read if isinstance(item, Lines)] == [(1, 10), (11, 1), (13, 1)]
@@ -264,12 +265,9 @@ class _Trickle(io.RawIOBase):
 
 def _lines_by_the_rule(data: bytes, max_bytes: int) -> list[tuple[int, bytes | None]]:
     """What a JSONL reader must give: each non-blank line, or None when its text (newline aside) passes max_bytes."""
-    lines = data.split(b"\n")
-    if data.endswith(b"\n"):
-        lines.pop()
     out: list[tuple[int, bytes | None]] = []
-    for lineno, raw in enumerate(lines, start=1):
-        if len(raw) > max_bytes:
+    for lineno, raw in enumerate(re.findall(rb"[^\n]*\n|[^\n]+$", data), start=1):
+        if len(raw.removesuffix(b"\n")) > max_bytes:
             out.append((lineno, None))
             continue
         if lineno == 1:
