@@ -317,17 +317,64 @@ class _Chunk:
         """Each text's line of JSON, id first: the text `jsonl_line({"id": id, **record})` makes of its record."""
         heads = self.plan.heads
         sales, marketing = (
-            map(", ".join, side.per_document([f'{heads[f]}{c}, "contribution": {json_round4(s)}}}' for f, c, s in side.pulls()]))
+            map(
+                ", ".join,
+                side.per_document(
+                    [
+                        f'{heads[f]}{c}, "contribution": {s}}}'
+                        for f, c, s in zip(side.features, side.counts, round4_texts(side.shares), strict=True)
+                    ]
+                ),
+            )
             for side in self.sides
         )
         return [
-            f'{{"id": {json_text(i)}, "label": {json_text(label)}, "marketing_probability": {json_round4(p)}, '
-            f'"verdict": {json_text(verdict)}, "signal_terms": {signal}, "orientation_signal": {json_round4(gate)}, '
+            f'{{"id": {json_text(i)}, "label": {json_text(label)}, "marketing_probability": {p}, '
+            f'"verdict": {json_text(verdict)}, "signal_terms": {signal}, "orientation_signal": {gate}, '
             f'"evidence": {{"sales": [{s}], "marketing": [{m}]}}}}\n'
             for i, label, p, verdict, signal, gate, s, m in zip(
-                ids, self.labels, self.probabilities, self.verdicts, self.signals, self.gates, sales, marketing, strict=True
+                ids,
+                self.labels,
+                round4_texts(self.probabilities),
+                self.verdicts,
+                self.signals,
+                round4_texts(self.gates),
+                sales,
+                marketing,
+                strict=True,
             )
         ]
+
+
+class _Round4(dict[int, str]):
+    """json_round4's text of n ten-thousandths, by n; made on first use."""
+
+    def __missing__(self, n: int) -> str:
+        text = json_round4(n / 10_000)
+        if len(self) < _MEMO_LIMIT:
+            self[n] = text
+        return text
+
+
+_round4 = _Round4()
+
+
+def round4_texts(values: list[float]) -> list[str]:
+    """json_round4 of each value, the same text: numpy rounds them all to ten-thousandths, a memo has the texts.
+
+    ".4f" rounds the exact value x to the nearest ten-thousandth, ties to even. So does np.rint on x * 10,000,
+    except where that product's own rounding may have crossed a halfway point (it lies within 1e-6 of one:
+    its error is below 1.2e-7 under 2**30), and the text of a negative value rounded to zero is "-0.0". Those,
+    and NaN and infinities, take json_round4 itself.
+    """
+    x = np.array(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # NaN and infinities: not sure, whatever they compare and cast to
+        scaled = x * 10_000
+        n = np.rint(scaled)
+        sure = (np.abs(np.abs(scaled - n) - 0.5) > 1e-6) & (np.abs(scaled) < 2**30) & ~((n == 0) & np.signbit(x))
+        numbers = n.astype(np.int64).tolist()
+    texts = _round4
+    return [texts[k] if ok else json_round4(v) for k, ok, v in zip(numbers, sure.tolist(), values, strict=True)]
 
 
 def score_numbered(clf: Classifier, numbered: list[bytes], limit: int = 10) -> list[dict[str, Any]]:

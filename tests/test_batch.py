@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,18 @@ def test_a_chunk_writes_each_record_as_the_jsonl_writer_would(shipped: Any) -> N
 )
 def test_json_round4_is_the_json_of_round_to_four_places(x: float) -> None:
     assert json_round4(x) == json_text(round(x, 4))
+
+
+def test_rounding_a_chunks_numbers_together_gives_json_round4s_text_for_each() -> None:
+    from pipeline.batch import round4_texts
+
+    rng = random.Random(4)
+    values = [rng.gauss(0, s) for s in (1e-3, 1, 10) for _ in range(20_000)]
+    values += [k / 20_000 for k in range(-40_000, 40_001)]  # halfway between ten-thousandths, in decimal
+    values += [math.nextafter(k / 20_000, to) for k in range(-2_000, 2_001) for to in (-math.inf, math.inf)]
+    values += [0.03125, -0.03125, 0.00005, -0.00005, 1e-12, -1e-12, 0.0, -0.0, 2.0**31, -(2.0**40), 1e20, math.nan, math.inf]
+    assert round4_texts(values) == [json_round4(v) for v in values]
+    assert round4_texts(values[:500]) == [json_round4(v) for v in values[:500]]  # again, from the memo
 
 
 def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() -> None:
