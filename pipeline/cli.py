@@ -760,6 +760,10 @@ def report(
 
 def run() -> None:
     """Entry point: run the command group, ending quietly when the reader of our output goes away."""
+    # numpy's BLAS would start a thread per core, which spin on the cores that --jobs workers need; orient
+    # does no matrix work for them to share (scoring is elementwise). Set only here, in a process orient owns,
+    # not on import, which would change the BLAS of a program that imports pipeline.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         main()
     except BrokenPipeError:

@@ -719,3 +719,19 @@ def test_corpus_rebuild_from_a_copied_checkout(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert str(tmp_path / "corpus" / "passages.jsonl") in out.stdout
     assert (tmp_path / "corpus" / "passages.jsonl").read_bytes() == config.PASSAGES_FILE.read_bytes()
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
+def test_the_command_runs_numpys_blas_on_one_thread_unless_told_otherwise(
+    given: str | None, seen: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import cli
+
+    if given is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+    found: list[str | None] = []
+    monkeypatch.setattr(cli, "main", lambda: found.append(os.environ.get("OPENBLAS_NUM_THREADS")))
+    cli.run()
+    assert found == [seen]
