@@ -201,21 +201,25 @@ def _context() -> Any:
 def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHUNK_CHARS) -> Iterator[list[_R]]:
     """Lists of at most `size` documents (a number, or a function giving each next chunk's), cut at `chars` characters of text.
 
-    A block of Lines counts as its lines, and its bytes as characters (at least as many as its texts have).
+    A block of Lines counts as its lines (one block alone may pass `size`), and its bytes as characters (at
+    least as many as its texts have).
     """
     next_size = size if callable(size) else lambda: size
     chunk: list[_R] = []
     count = total = 0
     limit = next_size()
     for item in items:
-        chunk.append(item)
         if isinstance(item, Lines):
-            count += item.n_lines
-            total += len(item.data)
-        else:
-            count += 1
-            if isinstance(item, Document) and isinstance(item.text, str):  # anything else fails where it is scored
-                total += len(item.text)
+            n, chars_in = item.n_lines, len(item.data)
+        else:  # anything but a Document's text fails where it is scored
+            n, chars_in = 1, len(item.text) if isinstance(item, Document) and isinstance(item.text, str) else 0
+        if chunk and count + n > limit:  # a block that would take the chunk past its size starts the next
+            yield chunk
+            chunk, count, total = [], 0, 0
+            limit = next_size()
+        chunk.append(item)
+        count += n
+        total += chars_in
         if count >= limit or total >= chars:
             yield chunk
             chunk, count, total = [], 0, 0

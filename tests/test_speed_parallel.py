@@ -16,7 +16,7 @@ from conftest import eval_documents, outcomes
 import pipeline
 from pipeline import parallel
 from pipeline.cli import main
-from pipeline.readers import Document, Failure
+from pipeline.readers import Document, Failure, Lines
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +96,10 @@ def test_chunks_end_at_their_size_or_once_their_texts_reach_the_character_bound(
     huge = [Document("long", "字" * 100), Document("short", "字")]
     assert [[i.id for i in chunk] for chunk in parallel.chunked(huge, size=100, chars=25)] == [["long"], ["short"]]
     assert list(parallel.chunked([], size=3)) == []
+    # Blocks of lines count their lines: one that would take a chunk past its size starts the next chunk.
+    blocks = [Lines("f", 1 + 10 * i, b"{}\n" * n, n, 100, "text", "id") for i, n in enumerate([2, 2, 5, 1, 9, 1])]
+    by_lines = [[b.n_lines for b in chunk] for chunk in parallel.chunked(blocks, size=4, chars=1000)]
+    assert by_lines == [[2, 2], [5], [1], [9], [1]]
 
 
 def test_worker_chunks_grow_to_about_a_tenth_of_a_second_of_work_within_bounds() -> None:
