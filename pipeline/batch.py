@@ -349,9 +349,11 @@ class _Chunk:
 class _Round4(dict[int, str]):
     """json_round4's text of n ten-thousandths, by n; made on first use."""
 
+    limit = 1 << 16  # contributions within +-3 fit; a bound, so a stream of extreme values cannot grow it without end
+
     def __missing__(self, n: int) -> str:
         text = json_round4(n / 10_000)
-        if len(self) < _MEMO_LIMIT:
+        if len(self) < self.limit:
             self[n] = text
         return text
 
@@ -368,7 +370,7 @@ def round4_texts(values: list[float]) -> list[str]:
     and NaN and infinities, take json_round4 itself.
     """
     x = np.array(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):  # NaN and infinities: not sure, whatever they compare and cast to
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN, infinities, huge values: not sure, whatever they become
         scaled = x * 10_000
         n = np.rint(scaled)
         sure = (np.abs(np.abs(scaled - n) - 0.5) > 1e-6) & (np.abs(scaled) < 2**30) & ~((n == 0) & np.signbit(x))

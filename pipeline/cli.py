@@ -15,7 +15,7 @@ import click
 from pipeline import __version__, config
 from pipeline.errors import OrientError
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
-from pipeline.writers import FORMATS, make_writer
+from pipeline.writers import FORMATS, bytes_under, make_writer, writable
 
 _MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
 
@@ -290,7 +290,7 @@ def score(
         raise click.UsageError("--resume continues a JSON-lines output: give -o FILE (with --format jsonl, the default).")
     clf = _load(model_path, trust=trust_model)
     stream, atomic = _open_output(output, inputs, fmt, resume)
-    writer = make_writer(fmt, stream)
+    writer = make_writer(fmt, stream, bytes_under(stream))
     failures = 0
     progress = _Progress()
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
@@ -679,7 +679,8 @@ def explain(
     ):
         if n:
             click.echo("\n" + "─" * 72 + "\n")
-        click.echo(render_terminal(explain_document(clf, doc.id, doc.text, top=top, hints=hints), use_color), color=use_color)
+        page = render_terminal(explain_document(clf, doc.id, doc.text, top=top, hints=hints), use_color)
+        click.echo(writable(page), color=use_color)
     _exit_if_failed(failures, "all others were explained")
 
 

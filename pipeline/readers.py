@@ -160,21 +160,7 @@ def _check_text(doc_id: str, text: str, note: str | None = None, controls: bool 
         return Failure(doc_id, "is empty")
     if controls and len(_CONTROLS.findall(text)) > max(8, len(text) // 20):
         return Failure(doc_id, "looks like a binary file (too many control characters), not text")
-    return Document(_writable(doc_id), text, note)
-
-
-def _writable(doc_id: str) -> str:
-    """The id, with each lone surrogate (a JSON "\\ud800" escape, a file name's undecodable byte) as that escape.
-
-    Every output can then write it: UTF-8 has no form for a lone surrogate, and writing it would fail.
-    """
-    if doc_id.isascii():
-        return doc_id
-    try:
-        doc_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
-    return doc_id
+    return Document(doc_id, text, note)
 
 
 _CHUNK = 1 << 20
@@ -251,32 +237,38 @@ def read_text_file(
 def _blocks(fh: BinaryIO, max_bytes: int, size: int) -> Iterator[tuple[int, bytes, int] | int]:
     """A stream's whole lines in blocks of about `size` bytes, as (first line number, bytes, lines in them).
 
-    A line whose text (without its newline) is longer than max_bytes comes as its line number alone once
-    more than max_bytes of it is read; the rest is skipped, so memory stays within max_bytes plus a block.
-    Reads what the stream has ready (read1), so lines piped in one at a time come as they arrive.
+    A line longer than max_bytes (its newline aside) that spans more than one read comes as its line number
+    alone, once more than max_bytes of it is read, and the rest of it is skipped: memory stays within
+    max_bytes plus a read. (One that fits in a read comes in its block; Lines.parse refuses it.) Reads what
+    the stream has ready (read1), so lines piped in one at a time come as they arrive.
     """
     read = getattr(fh, "read1", fh.read)
-    lineno, carry = 1, b""
+    lineno = 1
+    partial: list[bytes] = []  # the pieces of a line begun but not ended, joined once it ends
+    held = 0
+    ready = b""  # read already, after a skipped line: handed out before reading on
     while True:
-        piece = read(size)
+        piece, ready = (ready, b"") if ready else (read(size), b"")
         if not piece:
-            if carry:  # the last line has no newline; or lines that followed a skipped one
-                yield lineno, carry, carry.count(b"\n") + (not carry.endswith(b"\n"))
+            if partial:  # the last line has no newline
+                yield lineno, b"".join(partial), 1
             return
-        data = carry + piece if carry else piece
-        cut = data.rfind(b"\n") + 1
+        cut = piece.rfind(b"\n") + 1
         if cut:
-            count = data.count(b"\n", 0, cut)
-            yield lineno, data[:cut], count
-            lineno, carry = lineno + count, data[cut:]
+            data = b"".join([*partial, piece[:cut]]) if partial else piece[:cut]
+            count = data.count(b"\n")
+            yield lineno, data, count
+            lineno += count
+            partial, held = ([piece[cut:]], len(piece) - cut) if cut < len(piece) else ([], 0)
         else:
-            carry = data
-        if len(carry) > max_bytes:
+            partial.append(piece)
+            held += len(piece)
+        if held > max_bytes:
             yield lineno
             rest = _skip_line(read)
             if rest is None:
                 return
-            lineno, carry = lineno + 1, rest
+            lineno, partial, held, ready = lineno + 1, [], 0, rest
 
 
 def _skip_line(read: Callable[[int], bytes]) -> bytes | None:
@@ -530,8 +522,9 @@ def read_inputs(
 ) -> Iterator[Document | Failure | Lines]:
     """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
 
-    With `lines` (a size in bytes), a .jsonl file's records come in blocks of Lines of about that size, to be
-    parsed where they are scored (Lines.parse; parallel.block_bytes gives the size that suits a batch).
+    With `lines` (a size in bytes, or True for 1 MiB), a .jsonl file's records come in blocks of Lines of about
+    that size, to be parsed where they are scored (Lines.parse; parallel.block_bytes gives the size that suits
+    a batch).
     """
     for name in inputs:
         if name == "-":
@@ -562,7 +555,8 @@ def read_inputs(
         if kind == "jsonl":
             try:
                 with path.open("rb") as fh:
-                    yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, lines)
+                    size = _CHUNK if lines is True else lines  # lines=True: blocks of the usual size
+                    yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, size)
             except OSError as exc:
                 yield Failure(name, f"cannot be read ({_os_reason(exc)})")
         elif kind == "csv":

@@ -7,7 +7,7 @@ import csv
 import json
 import os
 import unicodedata
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 FORMATS = ("table", "jsonl", "json", "csv")
 CSV_COLUMNS = ("id", "label", "marketing_probability", "verdict", "signal_terms", "sales_terms", "marketing_terms")
@@ -81,32 +81,53 @@ def jsonl_encoded(record: dict[str, Any]) -> bytes:
     return utf8_line(jsonl_line(record))
 
 
+def writable(text: str) -> str:
+    """The text with each lone surrogate (a broken "\\ud800" escape, a file name's undecodable byte), which no
+    output can encode, as its escape: inside JSON a string escape that reads back the same, elsewhere visible."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def bytes_under(out: TextIO) -> BinaryIO | None:
+    """The bytes beneath a text stream that JSON lines (UTF-8, "\\n") may be written to directly, or None.
+
+    None when every line must reach the stream as it is written (line buffering: a terminal, and -o FILE for
+    JSON lines, which a kill must not lose), or when the stream would encode or end lines otherwise. Only
+    for a stream nothing else writes to: text written to `out` meanwhile would come out of order.
+    """
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if buffer is None or not encoding or getattr(out, "line_buffering", True) or os.linesep != "\n":
+        return None
+    return buffer if codecs.lookup(encoding).name == "utf-8" else None
+
+
 class JsonlWriter(Writer):
-    """One JSON object per line."""
+    """One JSON object per line; with `raw` (see bytes_under), written to those bytes beneath the text stream."""
 
     encode = staticmethod(jsonl_encoded)
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, raw: BinaryIO | None = None) -> None:
         super().__init__(out)
-        # Lines go to the stream's bytes as they come from the processes that scored them (no decoding and
-        # encoding again here), unless each line must reach the stream when written (line buffering: a
-        # terminal, --resume's file), or the stream would encode them otherwise.
-        buffer = getattr(out, "buffer", None)
-        plain = not getattr(out, "line_buffering", True) and os.linesep == "\n"
-        self.bytes = buffer if buffer is not None and plain and codecs.lookup(out.encoding).name == "utf-8" else None
-        if self.bytes is not None:
+        # Lines made as UTF-8 where they were scored (by worker processes, say) go to raw as they are, without
+        # being decoded and encoded again here.
+        self.raw = raw
+        if raw is not None:
             out.flush()
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record as a line of JSON."""
         self.write_encoded(jsonl_encoded(record))
 
-    def write_encoded(self, encoded: bytes) -> None:
-        """Write a line made by `jsonl_encoded`."""
-        if self.bytes is None:
-            self.out.write(encoded.decode("utf-8"))
+    def write_encoded(self, encoded: bytes | str) -> None:
+        """Write a line made by `jsonl_encoded` (or by `jsonl_line`)."""
+        if self.raw is None:
+            self.out.write(encoded if isinstance(encoded, str) else encoded.decode("utf-8"))
         else:
-            self.bytes.write(encoded)
+            self.raw.write(encoded if isinstance(encoded, bytes) else utf8_line(encoded))
 
 
 class JsonWriter(Writer):
@@ -118,7 +139,7 @@ class JsonWriter(Writer):
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one element of the array."""
-        self.out.write(("[\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False, indent=2))
+        self.out.write(("[\n" if self.count == 0 else ",\n") + writable(json.dumps(record, ensure_ascii=False, indent=2)))
         self.count += 1
 
     def close(self) -> None:
@@ -139,7 +160,7 @@ class CsvWriter(Writer):
         """Write one row."""
         self.csv.writerow(
             [
-                record["id"],
+                writable(record["id"]),
                 record["label"],
                 record["marketing_probability"],
                 record["verdict"],
@@ -162,13 +183,15 @@ class TableWriter(Writer):
         if not self.header:
             self.out.write(f"{_pad('id', 36)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
             self.header = True
-        doc_id = record["id"]
+        doc_id = writable(record["id"])
         if display_width(doc_id) > 36:
             doc_id = "…" + doc_id[-34:]
         terms = f"{_terms(record, 'sales')} | {_terms(record, 'marketing')}"
         self.out.write(f"{_pad(doc_id, 36)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
 
 
-def make_writer(fmt: str, out: TextIO) -> Writer:
-    """Return the writer for a format name."""
-    return {"table": TableWriter, "jsonl": JsonlWriter, "json": JsonWriter, "csv": CsvWriter}[fmt](out)
+def make_writer(fmt: str, out: TextIO, raw: BinaryIO | None = None) -> Writer:
+    """Return the writer for a format name (JSON lines go to `raw`, the bytes beneath `out`, if given: see bytes_under)."""
+    if fmt == "jsonl":
+        return JsonlWriter(out, raw)
+    return {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}[fmt](out)

@@ -735,3 +735,11 @@ def test_the_command_runs_numpys_blas_on_one_thread_unless_told_otherwise(
     monkeypatch.setattr(cli, "main", lambda: found.append(os.environ.get("OPENBLAS_NUM_THREADS")))
     cli.run()
     assert found == [seen]
+
+
+def test_explain_shows_a_text_with_a_lone_surrogate_with_it_escaped(tmp_path: Path) -> None:
+    src = tmp_path / "s.jsonl"
+    src.write_text('{"id": "x", "text": "负责市场调研\\ud800洞察客户需求，制定品牌定位"}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["explain", str(src)])
+    assert result.exit_code == 0, result.output
+    assert "[+市场调研]\\ud800[+洞察]" in result.stdout

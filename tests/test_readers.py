@@ -312,3 +312,21 @@ def test_jsonl_lines_come_whole_in_blocks_and_lines_too_large_are_skipped(data: 
                     got.extend(_split(first, chunk, max_bytes))
                     lines = first + count - 1
                 assert got == expected, (max_bytes, size, step)
+
+
+def test_lines_after_a_skipped_long_line_come_before_the_stream_is_read_again() -> None:
+    # A pipe: what was sent is all there is for now; reading on would wait for a writer that may be waiting for us.
+    from pipeline.readers import _jsonl_lines
+
+    sent = [b"x" * 50, b"xx\n" + b'{"text": "good"}\n']
+
+    class Pipe:
+        def read1(self, size: int) -> bytes:
+            assert sent, "read past what was sent"
+            return sent.pop(0)
+
+        read = read1
+
+    lines = _jsonl_lines(Pipe(), 20)  # type: ignore[arg-type]
+    assert next(lines) == (1, None)
+    assert next(lines) == (2, b'{"text": "good"}\n')

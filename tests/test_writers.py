@@ -103,19 +103,28 @@ def _text_stream(line_buffering: bool) -> tuple[io.BytesIO, io.TextIOWrapper]:
 
 
 @pytest.mark.parametrize("line_buffering", [False, True])
-def test_jsonl_lines_made_elsewhere_are_written_as_made_by_bytes_or_by_text(line_buffering: bool) -> None:
-    from pipeline.writers import JsonlWriter, jsonl_encoded, jsonl_line
+def test_jsonl_lines_made_elsewhere_go_to_the_bytes_beneath_unless_each_must_reach_the_stream(line_buffering: bool) -> None:
+    from pipeline.writers import JsonlWriter, bytes_under, jsonl_encoded, jsonl_line
 
     raw, out = _text_stream(line_buffering)
-    writer = JsonlWriter(out)
-    # Bytes straight to the buffer, unless every line must reach the stream as it is written.
-    assert (writer.bytes is None) is line_buffering
+    under = bytes_under(out)
+    assert under is (None if line_buffering else raw)
+    writer = JsonlWriter(out, under)
     writer.write_encoded(jsonl_encoded(RECORD))
     if line_buffering:
-        assert raw.getvalue() == jsonl_line(RECORD).encode()  # there already, as --resume needs
+        assert raw.getvalue() == jsonl_line(RECORD).encode()  # there already, as -o FILE needs against a kill
     writer.write({**RECORD, "id": "2"})
+    writer.write_encoded(jsonl_line({**RECORD, "id": "3"}))  # a line made as text is taken too
     writer.close()
-    assert raw.getvalue() == (jsonl_line(RECORD) + jsonl_line({**RECORD, "id": "2"})).encode()
+    assert raw.getvalue() == "".join(jsonl_line({**RECORD, "id": i}) for i in (RECORD["id"], "2", "3")).encode()
+
+
+def test_only_a_plain_utf8_stream_has_bytes_json_lines_may_go_to() -> None:
+    from pipeline.writers import bytes_under
+
+    assert bytes_under(io.StringIO()) is None
+    assert bytes_under(io.TextIOWrapper(io.BytesIO(), encoding="gb18030")) is None
+    assert bytes_under(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")) is not None
 
 
 def test_a_lone_surrogate_is_written_as_its_json_escape_and_reads_back_the_same() -> None:
@@ -124,3 +133,17 @@ def test_a_lone_surrogate_is_written_as_its_json_escape_and_reads_back_the_same(
     line = jsonl_encoded({**RECORD, "id": "a\ud800b"})
     assert b'"id": "a\\ud800b"' in line
     assert json.loads(line.decode("utf-8")) == {**RECORD, "id": "a\ud800b"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_writes_an_id_with_a_lone_surrogate(fmt: str) -> None:
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    writer = make_writer(fmt, out)
+    writer.write({**RECORD, "id": "a\ud800b"})
+    writer.close()
+    text = raw.getvalue().decode("utf-8")
+    assert "a\\ud800b" in text
+    if fmt in ("json", "jsonl"):  # a JSON escape: the id reads back as it was
+        parsed = json.loads(text)
+        assert (parsed[0] if fmt == "json" else parsed)["id"] == "a\ud800b"
