@@ -125,7 +125,7 @@ class JsonlWriter(Writer):
     def write_encoded(self, encoded: bytes | str) -> None:
         """Write a line made by `jsonl_encoded` (or by `jsonl_line`)."""
         if self.raw is None:
-            self.out.write(encoded if isinstance(encoded, str) else encoded.decode("utf-8"))
+            self.out.write(writable(encoded) if isinstance(encoded, str) else encoded.decode("utf-8"))
         else:
             self.raw.write(encoded if isinstance(encoded, bytes) else utf8_line(encoded))
 

@@ -147,3 +147,12 @@ def test_every_format_writes_an_id_with_a_lone_surrogate(fmt: str) -> None:
     if fmt in ("json", "jsonl"):  # a JSON escape: the id reads back as it was
         parsed = json.loads(text)
         assert (parsed[0] if fmt == "json" else parsed)["id"] == "a\ud800b"
+
+
+def test_a_jsonl_line_made_as_text_with_a_lone_surrogate_is_written_as_its_escape() -> None:
+    from pipeline.writers import JsonlWriter, jsonl_line
+
+    out = io.StringIO()
+    JsonlWriter(out).write_encoded(jsonl_line({"id": "a\ud800b"}))
+    assert out.getvalue() == '{"id": "a\\ud800b"}\n'
+    assert json.loads(out.getvalue()) == {"id": "a\ud800b"}
