@@ -296,6 +296,11 @@ def _split(first: int, data: bytes, max_bytes: int) -> Iterator[tuple[int, bytes
             yield lineno, raw
 
 
+def _line_too_large(name: str, lineno: int, max_bytes: int) -> Failure:
+    """The Failure of line `lineno` of a JSONL stream, longer than max_bytes."""
+    return Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
+
+
 def _jsonl_lines(fh: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, line, or None if too large) for each non-blank line of a JSONL stream."""
     for block in _blocks(fh, max_bytes, _CHUNK):
@@ -348,7 +353,7 @@ def _jsonl_records(fh: BinaryIO, name: str, max_bytes: int) -> Iterator[tuple[st
     """Yield (where, what, parsed object or Failure) for each non-blank line of a JSONL stream."""
     for lineno, raw in _jsonl_lines(fh, max_bytes):
         where, what = f"{name}:{lineno}", f"line {lineno}"
-        yield where, what, Failure(where, _too_large(max_bytes, f"{what} is")) if raw is None else _parse_json(raw, where, what)
+        yield where, what, _line_too_large(name, lineno, max_bytes) if raw is None else _parse_json(raw, where, what)
 
 
 def _jsonl_items(
@@ -357,7 +362,7 @@ def _jsonl_items(
     """A JSONL stream's documents, or with `lines` its blocks of Lines of about that many bytes (too large a line: a Failure)."""
     for block in _blocks(fh, max_bytes, lines or _CHUNK):
         if isinstance(block, int):
-            yield Failure(f"{name}:{block}", _too_large(max_bytes, f"line {block} is"))
+            yield _line_too_large(name, block, max_bytes)
         elif lines:
             yield Lines(name, *block, max_bytes, text_field, id_field)
         else:
@@ -398,9 +403,7 @@ class Lines(NamedTuple):
         """The Documents and Failures read_inputs gives for these lines, in order (none for a blank line)."""
         name, max_bytes, fields = self.name, self.max_bytes, (self.text_field, self.id_field)
         return [
-            Failure(f"{name}:{lineno}", _too_large(max_bytes, f"line {lineno} is"))
-            if raw is None
-            else _jsonl_document(name, lineno, raw, *fields)
+            _line_too_large(name, lineno, max_bytes) if raw is None else _jsonl_document(name, lineno, raw, *fields)
             for lineno, raw in _split(self.first, self.data, max_bytes)
         ]
 

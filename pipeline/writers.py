@@ -87,7 +87,7 @@ def writable(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return utf8_line(text).decode("utf-8")
     return text
 
 
