@@ -14,6 +14,7 @@ import click
 
 from pipeline import __version__, config
 from pipeline.errors import OrientError
+from pipeline.parallel import Run
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
 from pipeline.writers import FORMATS, bytes_under, make_writer, writable
 
@@ -102,8 +103,8 @@ class _Progress:
         self.count = 0
         self.last = 0.0
 
-    def tick(self) -> None:
-        self.count += 1
+    def tick(self, documents: int = 1) -> None:
+        self.count += documents
         if self.enabled and time.monotonic() - self.last > 0.2:
             self.last = time.monotonic()
             click.echo(f"\rscored {self.count} documents", nl=False, err=True)
@@ -311,7 +312,13 @@ def score(
     held = _HeldInterrupts()
     restore = held.install()
     try:
-        for doc, out in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
+        for piece in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
+            if isinstance(piece, Run):
+                with held:
+                    writer.write_encoded(piece.data)
+                    progress.tick(piece.n_docs)
+                continue
+            doc, out = piece
             if isinstance(doc, Failure):
                 failures += 1
                 click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
@@ -357,8 +364,11 @@ def score(
 
 def _scored(
     documents: Iterator[Document | Failure | Lines], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
-) -> Iterator[tuple[Document | Failure, Any]]:
-    """Each document with its encoded record (or Failure), in input order: on a Dask cluster, on worker processes, or here."""
+) -> Iterator[tuple[Document | Failure, Any] | Run]:
+    """Each document with its encoded record (or Failure), in input order, on a Dask cluster, on worker processes, or here.
+
+    Locally, with JSON lines, documents in a row that scored with nothing to report come as one Run.
+    """
     try:
         if scheduler:
             from pipeline.distributed import score_stream_on
@@ -366,9 +376,14 @@ def _scored(
             # score() makes Lines only for local scoring; parsing any here keeps this path whole for other callers.
             yield from score_stream_on(scheduler, parsed(documents), clf, method=method, encode=encode)
             return
-        from pipeline.parallel import default_jobs, score_stream
+        from pipeline.parallel import default_jobs, score_runs, score_stream
+        from pipeline.writers import jsonl_encoded
 
-        yield from score_stream(documents, clf, jobs or default_jobs(), method=method, encode=encode)
+        jobs = jobs or default_jobs()
+        if encode is jsonl_encoded:
+            yield from score_runs(documents, clf, jobs, method=method, encode=encode)
+        else:
+            yield from score_stream(documents, clf, jobs, method=method, encode=encode)
     except OrientError as exc:
         raise _fail(exc) from None
 

@@ -4,7 +4,8 @@ Each worker process receives the model this process loaded and checked, with the
 tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
 worker then builds its own segmenter). The parent only reads, hands out chunks and writes the records it
 gets back; given a JSONL file's records in blocks of `Lines`, it does not even parse them: the workers do,
-so that reading keeps up with every core. At most a few chunks per worker are in flight, so memory stays flat however
+so that reading keeps up with every core; and with score_runs, a chunk's records come back joined, a few objects
+a chunk instead of several a document. At most a few chunks per worker are in flight, so memory stays flat however
 long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
 """
 
@@ -16,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure, Lines, parsed
@@ -48,6 +49,16 @@ Item = Document | Failure
 Outcome = dict[str, Any] | Failure
 Read = Item | Lines  # what a batch reads: Documents, Failures, and blocks of JSONL lines for the scoring process to parse
 _R = TypeVar("_R", bound=Read)
+
+
+class Run(NamedTuple):
+    """Documents in a row that scored with nothing to report (no note, no failure): how many, and their encoded records joined."""
+
+    n_docs: int
+    data: bytes
+
+
+Piece = tuple[Item, Outcome] | Run  # what score_runs yields
 
 
 def default_jobs() -> int:
@@ -172,21 +183,45 @@ def _for_workers(clf: Any) -> Any:
 
 
 def _score_in_worker(
-    items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
-) -> tuple[list[list[Item] | None], list[Outcome], float]:
-    """What the parent learns of each block of Lines (None for other items), the chunk's outcomes, and their CPU seconds.
+    items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
+) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
+    """The chunk scored, as the parent takes it back; its number of documents, and their CPU seconds.
 
-    A block comes back as its lines' Failures, and Documents without their text: the parent reports ids and
-    notes and has no use for the text it sent. The parent sizes later chunks by the seconds.
+    With `join`, the chunk's pieces (see score_runs). Otherwise what the parent learns of each block of Lines
+    (None for other items) and the chunk's outcomes: a block comes back as its lines' Failures, and Documents
+    without their text; the parent reports ids and notes and has no use for the text it sent. The parent
+    sizes later chunks by the seconds.
     """
     start = time.process_time()
     blocks = [item.parse() if isinstance(item, Lines) else None for item in items]
     docs = _spread(items, blocks)
-    heads = [
-        None if block is None else [doc if isinstance(doc, Failure) else Document(doc.id, "", doc.note) for doc in block]
-        for block in blocks
-    ]
-    return heads, score_chunk(_worker_clf, docs, method, encode), time.process_time() - start
+    outcomes = score_chunk(_worker_clf, docs, method, encode)
+    if join:
+        return _joined(docs, outcomes), len(docs), time.process_time() - start
+    heads = [None if block is None else [_head(doc) for doc in block] for block in blocks]
+    return (heads, outcomes), len(docs), time.process_time() - start
+
+
+def _head(item: Item) -> Item:
+    """The item without its text, which whoever reads an outcome has no use for."""
+    return item if isinstance(item, Failure) else Document(item.id, "", item.note)
+
+
+def _joined(items: list[Item], outcomes: list[Outcome]) -> list[Piece]:
+    """Each item with its outcome (the item without its text), where documents in a row scored cleanly into bytes, one Run."""
+    pieces: list[Piece] = []
+    run: list[bytes] = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        if isinstance(outcome, bytes) and isinstance(item, Document) and not item.note:
+            run.append(outcome)
+            continue
+        if run:
+            pieces.append(Run(len(run), b"".join(run)))
+            run = []
+        pieces.append((_head(item), outcome))
+    if run:
+        pieces.append(Run(len(run), b"".join(run)))
+    return pieces
 
 
 def _context() -> Any:
@@ -262,28 +297,61 @@ def score_stream(
     once. A Failure item comes back as its own outcome; a block of Lines, as the Documents and Failures it
     parses into (Documents from a worker without their text).
     """
+    for pieces in _scored_chunks(items, clf, jobs, method, chunk_size, encode, join=False):
+        yield from cast(list[tuple[Item, Outcome]], pieces)
+
+
+def score_runs(
+    items: Iterable[Read],
+    clf: Any,
+    jobs: int = 1,
+    method: str = "score",
+    encode: Callable[[dict[str, Any]], bytes] | None = None,
+) -> Iterator[Piece]:
+    """score_stream for records encoded as bytes (JSON lines, say), each run of clean documents coming as one Run.
+
+    Documents in a row that scored with nothing to report come as a Run of their records' bytes, to be
+    written at once; any other document, as (the item without its text, its record or Failure). For a
+    batch of thousands, the process writing the output then handles a few objects a chunk, not several
+    a document, and leaves the cores to the workers.
+    """
+    from pipeline.writers import jsonl_encoded
+
+    for pieces in _scored_chunks(items, clf, jobs, method, None, encode or jsonl_encoded, join=True):
+        yield from pieces
+
+
+def _scored_chunks(
+    items: Iterable[Read],
+    clf: Any,
+    jobs: int,
+    method: str,
+    chunk_size: int | None,
+    encode: Callable[[dict[str, Any]], Any] | None,
+    join: bool,
+) -> Iterator[list[Piece]]:
+    """Each chunk's pieces, in input order: pairs of (item, outcome), and with `join`, Runs (see score_runs)."""
     sizes = _WorkerChunks()
     chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else sizes))
     if jobs <= 1:
         for chunk in chunks:
-            yield from _here(clf, chunk, method, encode)
+            yield _here(clf, chunk, method, encode, join)
         return
     first = next(chunks, None)
     if first is None:
         return
     second = next(chunks, None)
     if second is None:
-        yield from _here(clf, first, method, encode)
+        yield _here(clf, first, method, encode, join)
         return
-    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode, sizes)
+    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode, join, sizes)
 
 
-def _here(
-    clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None
-) -> Iterator[tuple[Item, Outcome]]:
-    """Score a chunk in this process: each item (blocks of Lines parsed) with its outcome."""
+def _here(clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool) -> list[Piece]:
+    """Score a chunk in this process (blocks of Lines parsed): its pieces."""
     items = list(parsed(chunk))
-    return zip(items, score_chunk(clf, items, method, encode), strict=True)
+    outcomes = score_chunk(clf, items, method, encode)
+    return _joined(items, outcomes) if join else list(zip(items, outcomes, strict=True))
 
 
 def _pooled(
@@ -293,8 +361,9 @@ def _pooled(
     jobs: int,
     method: str,
     encode: Callable[[dict[str, Any]], Any] | None,
+    join: bool,
     sizes: _WorkerChunks,
-) -> Iterator[tuple[Item, Outcome]]:
+) -> Iterator[list[Piece]]:
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -302,15 +371,15 @@ def _pooled(
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
-    pending: deque[tuple[list[Read], Future[tuple[list[list[Item] | None], list[Outcome], float]]]] = deque()
+    pending: deque[tuple[list[Read], Future[Any]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
-            pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode)))
+            pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
             while len(pending) >= limit:
-                yield from _collect(pending.popleft(), BrokenProcessPool, sizes)
+                yield _collect(pending.popleft(), BrokenProcessPool, sizes)
         while pending:
-            yield from _collect(pending.popleft(), BrokenProcessPool, sizes)
+            yield _collect(pending.popleft(), BrokenProcessPool, sizes)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -330,17 +399,20 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
         batch.usable(clf.linear)
 
 
-def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _WorkerChunks) -> Iterator[tuple[Item, Outcome]]:
+def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _WorkerChunks) -> list[Piece]:
     chunk, future = entry
     try:
-        heads, outcomes, seconds = future.result()
+        scored, count, seconds = future.result()
     except broken:
         raise OrientError(
             f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {_name(chunk[0])}; "
             "rerun with --jobs 1 to find the document."
         ) from None
-    sizes.took(seconds, len(outcomes))
-    return zip(_spread(chunk, heads), outcomes, strict=True)
+    sizes.took(seconds, count)
+    if isinstance(scored, list):  # joined: pieces as they are
+        return scored
+    heads, outcomes = scored
+    return list(zip(_spread(chunk, heads), outcomes, strict=True))
 
 
 def _spread(chunk: list[Read], groups: list[list[Item] | None]) -> list[Item]:

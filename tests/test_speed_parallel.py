@@ -60,6 +60,34 @@ def test_a_document_that_fails_to_score_is_reported_in_its_place(clf: Any) -> No
     assert sum(isinstance(o, Failure) for o in out) == 2
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_runs_carry_the_clean_documents_records_and_every_other_document_comes_alone(clf: Any, jobs: int) -> None:
+    from pipeline.writers import jsonl_encoded
+
+    items = _mixed()
+    items.insert(20, Document("noted", DOCS[0].text, note="had 2 damaged bytes"))
+    expected = list(parallel.score_stream(items, clf, jobs=1, encode=jsonl_encoded))
+    pieces = list(parallel.score_runs(items, clf, jobs=jobs))
+
+    # What a writer writes from the pieces, in order, is every record score_stream encodes.
+    def written(piece: Any) -> bytes:
+        if isinstance(piece, parallel.Run):
+            return piece.data
+        return piece[1] if isinstance(piece[1], bytes) else b""
+
+    assert b"".join(map(written, pieces)) == b"".join(out for _, out in expected if isinstance(out, bytes))
+    alone = [p for p in pieces if not isinstance(p, parallel.Run)]
+    assert [(item.id, type(out).__name__) for item, out in alone] == [
+        ("unreadable.txt", "Failure"),
+        ("noted", "bytes"),
+        ("not-a-string", "Failure"),
+    ]
+    assert alone[1][0] == Document("noted", "", "had 2 damaged bytes")  # reported with its note, without its text
+    assert sum(p.n_docs for p in pieces if isinstance(p, parallel.Run)) == len(items) - 3
+    if jobs == 1:  # one chunk: a run between each two documents that come alone
+        assert [type(p).__name__ for p in pieces] == ["Run", "tuple", "Run", "tuple", "Run", "tuple", "Run"]
+
+
 def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any) -> Iterator[Any]:
         raise AssertionError("a pool was started for one chunk")
