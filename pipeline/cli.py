@@ -315,8 +315,8 @@ def score(
         for piece in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
             if isinstance(piece, Run):
                 with held:
-                    writer.write_encoded(piece.data)
-                    progress.tick(piece.n_docs)
+                    writer.write_all(piece.records)
+                    progress.tick(len(piece.records))
                 continue
             doc, out = piece
             if isinstance(doc, Failure):

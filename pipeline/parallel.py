@@ -52,10 +52,10 @@ _R = TypeVar("_R", bound=Read)
 
 
 class Run(NamedTuple):
-    """Documents in a row that scored with nothing to report (no note, no failure): how many, and their encoded records joined."""
+    """The encoded records, in order, of documents in a row that scored with nothing to report (no note, no failure)."""
 
-    n_docs: int
-    data: bytes
+    # A list, not the records joined: for the usual chunk, the scorer's own list, handed over without a copy.
+    records: list[bytes]
 
 
 Piece = tuple[Item, Outcome] | Run  # what score_runs yields
@@ -209,6 +209,8 @@ def _head(item: Item) -> Item:
 
 def _joined(items: list[Item], outcomes: list[Outcome]) -> list[Piece]:
     """Each item with its outcome (the item without its text), where documents in a row scored cleanly into bytes, one Run."""
+    if all(isinstance(outcome, bytes) for outcome in outcomes) and not any(getattr(item, "note", None) for item in items):
+        return [Run(cast(list[bytes], outcomes))]  # the usual chunk: all of it
     pieces: list[Piece] = []
     run: list[bytes] = []
     for item, outcome in zip(items, outcomes, strict=True):
@@ -216,11 +218,11 @@ def _joined(items: list[Item], outcomes: list[Outcome]) -> list[Piece]:
             run.append(outcome)
             continue
         if run:
-            pieces.append(Run(len(run), b"".join(run)))
+            pieces.append(Run(run))
             run = []
         pieces.append((_head(item), outcome))
     if run:
-        pieces.append(Run(len(run), b"".join(run)))
+        pieces.append(Run(run))
     return pieces
 
 
@@ -311,7 +313,7 @@ def score_runs(
     """score_stream for records encoded as bytes (JSON lines, say), each run of clean documents coming as one Run.
 
     Documents in a row that scored with nothing to report come as a Run of their records' bytes, to be
-    written at once; any other document, as (the item without its text, its record or Failure). For a
+    written together; any other document, as (the item without its text, its record or Failure). For a
     batch of thousands, the process writing the output then handles a few objects a chunk, not several
     a document, and leaves the cores to the workers.
     """

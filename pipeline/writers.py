@@ -44,6 +44,11 @@ class Writer:
         """Write what `encode` made of a record (the record itself for writers without `encode`)."""
         self.write(encoded)
 
+    def write_all(self, encoded: list[Any]) -> None:
+        """write_encoded each of a list, in order."""
+        for one in encoded:
+            self.write_encoded(one)
+
     def close(self) -> None:
         """Finish the output (closing brackets, flushing)."""
         self.out.flush()
@@ -128,6 +133,13 @@ class JsonlWriter(Writer):
             self.out.write(writable(encoded) if isinstance(encoded, str) else encoded.decode("utf-8"))
         else:
             self.raw.write(encoded if isinstance(encoded, bytes) else utf8_line(encoded))
+
+    def write_all(self, encoded: list[Any]) -> None:
+        """Write lines made by `jsonl_encoded`, in order."""
+        if self.raw is None:
+            super().write_all(encoded)
+        else:
+            self.raw.writelines(encoded)
 
 
 class JsonWriter(Writer):

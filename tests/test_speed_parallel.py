@@ -72,7 +72,7 @@ def test_runs_carry_the_clean_documents_records_and_every_other_document_comes_a
     # What a writer writes from the pieces, in order, is every record score_stream encodes.
     def written(piece: Any) -> bytes:
         if isinstance(piece, parallel.Run):
-            return piece.data
+            return b"".join(piece.records)
         return piece[1] if isinstance(piece[1], bytes) else b""
 
     assert b"".join(map(written, pieces)) == b"".join(out for _, out in expected if isinstance(out, bytes))
@@ -83,9 +83,11 @@ def test_runs_carry_the_clean_documents_records_and_every_other_document_comes_a
         ("not-a-string", "Failure"),
     ]
     assert alone[1][0] == Document("noted", "", "had 2 damaged bytes")  # reported with its note, without its text
-    assert sum(p.n_docs for p in pieces if isinstance(p, parallel.Run)) == len(items) - 3
+    assert sum(len(p.records) for p in pieces if isinstance(p, parallel.Run)) == len(items) - 3
     if jobs == 1:  # one chunk: a run between each two documents that come alone
         assert [type(p).__name__ for p in pieces] == ["Run", "tuple", "Run", "tuple", "Run", "tuple", "Run"]
+        clean = list(parallel.score_runs(DOCS, clf, jobs=1))
+        assert clean == [parallel.Run([out for _, out in parallel.score_stream(DOCS, clf, encode=jsonl_encoded)])]
 
 
 def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
