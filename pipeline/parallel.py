@@ -11,6 +11,7 @@ long the input is. A document that fails to score becomes a `Failure` in its pla
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import time
@@ -35,6 +36,7 @@ WORKER_CHUNK_MAX = 256
 # `--jobs 1` run about 10% faster (paired runs; target 1 of `make bench` measures the result).
 LOCAL_CHUNK_SIZE = 1024
 CHUNK_CHARS = 1 << 19  # a chunk also ends at this many characters of text, so long documents keep memory flat
+PIPE_BYTES = 1 << 20  # what the pipes to and from workers may hold: see _widen_pipes
 IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
 MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch); smaller ones text by text
 
@@ -373,6 +375,7 @@ def _pooled(
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
+    _widen_pipes(pool)
     pending: deque[tuple[list[Read], Future[Any]]] = deque()
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
@@ -384,6 +387,25 @@ def _pooled(
             yield _collect(pending.popleft(), BrokenProcessPool, sizes)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _widen_pipes(pool: Any) -> None:
+    """Let the pool's pipes hold a whole chunk or chunk's records (1 MiB each, where the system allows it).
+
+    A pipe holds 64 KiB; a worker sending back a chunk's records (a few hundred KiB) would wait until this
+    process, which shares the cores with the workers, had read them, before starting its next chunk: that
+    waiting halved (paired runs, 48,000 documents, rjieba: from about 0.15 s a worker to 0.07 s).
+    """
+    try:
+        import fcntl
+
+        setpipe = fcntl.F_SETPIPE_SZ
+    except (ImportError, AttributeError):  # not Linux
+        return
+    for queue in (getattr(pool, "_call_queue", None), getattr(pool, "_result_queue", None)):
+        # Another Python's pool, or a system's limit: the default pipes work, a little slower.
+        with contextlib.suppress(AttributeError, OSError):
+            fcntl.fcntl(queue._writer.fileno(), setpipe, PIPE_BYTES)  # type: ignore[union-attr]
 
 
 def _prepare_for_fork(clf: Any, method: str) -> None:

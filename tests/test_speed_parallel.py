@@ -163,6 +163,24 @@ def test_one_job_scores_in_large_chunks_and_workers_in_small_ones(clf: Any, monk
     assert sizes == [parallel.LOCAL_CHUNK_SIZE, 5]
 
 
+def test_the_pipes_to_and_from_workers_hold_a_chunk() -> None:
+    # Where they do not (another Python's pool internals, say), scoring still works, but workers wait on
+    # this process between chunks: this test says when the widening has stopped taking effect.
+    import fcntl
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=parallel._context())
+    try:
+        before = fcntl.fcntl(pool._result_queue._writer.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
+        parallel._widen_pipes(pool)
+        sizes = [fcntl.fcntl(q._writer.fileno(), fcntl.F_GETPIPE_SZ) for q in (pool._call_queue, pool._result_queue)]  # type: ignore[attr-defined]
+        assert before < parallel.PIPE_BYTES
+        assert sizes == [parallel.PIPE_BYTES] * 2
+        assert pool.submit(len, "abc").result() == 3
+    finally:
+        pool.shutdown()
+
+
 def test_default_jobs_is_the_available_cores() -> None:
     import os
 
