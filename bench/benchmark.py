@@ -390,9 +390,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             f"`orient score FILE --jobs N` against `--jobs 1`, whole process, {cores} cores; {len(r4['rjieba']['1'])} "
             "interleaved rounds, medians, and the speed-up as the median over rounds of the ratio within each. "
-            "Outputs compared byte for byte. Beside them, what the machine gives two processes with nothing to "
-            f"share: {cores} `--jobs 1` processes at once, each on its share of the batch (bench/benchmark.py, "
-            "_side_by_side).",
+            f"Outputs compared byte for byte. Beside them, {cores} independent `--jobs 1` processes at once, each "
+            "on its share of the batch and each with its own start-up (bench/benchmark.py, _side_by_side): "
+            "parallel work with nothing to coordinate, in the same rounds.",
             "",
             "| segmenter | documents | --jobs 1 (s) | --jobs " + str(cores) + " (s) | speed-up | "
             f"{cores} × --jobs 1 on shares (s) | their speed-up | identical output |",
@@ -414,15 +414,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tests/test_speed_parallel.py). Start-up (reading the model, building the segmenter, and with more than "
             "one job, starting the workers) cannot be shared between cores, so the smaller the batch, the smaller "
             "the speed-up; since scoring got cheaper (pipeline/batch.py), start-up weighs more at 3,000 documents. "
-            "The processes on shares each pay their own start-up, and share nothing: where they too stay short of "
-            f"{cores}×, the cores themselves slow each other down when both are busy.",
+            f"The processes on shares pay start-up once each, side by side; `--jobs {cores}` pays it once, then "
+            "hands out chunks and gathers their records. Whatever keeps either from "
+            f"{cores}× beyond start-up is the cores slowing each other when all are busy, and for `--jobs {cores}`, "
+            "that coordination.",
             "",
             f"Speed-up of `--jobs {cores}` in each round, in order: "
             + "; ".join(
                 f"{label} " + ", ".join(f"{a.wall / b.wall:.2f}" for a, b in zip(runs["1"], runs[str(cores)], strict=True))
                 for label, runs in r4.items()
             )
-            + ".",
+            + ". On this machine the speed-up of single rounds varies more than the difference between "
+            "two rows: the ratio of the median times above ("
+            + "; ".join(
+                f"{label} {med([r.wall for r in runs['1']]) / med([r.wall for r in runs[str(cores)]]):.2f}× "
+                f"and, side by side, {med([r.wall for r in runs['1']]) / med([r.wall for r in runs['apart']]):.2f}×"
+                for label, runs in r4.items()
+            )
+            + ") can differ from the median of the ratios by 0.1× or more.",
             "",
         ]
         for label in t4:
@@ -432,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{verdict(t4[label] >= 1.7) if judged else 'for information'} |"
             )
         summary.append(
-            f"| 4 | {cores} `--jobs 1` processes at once on shares / one on all (rjieba): what the cores give | "
+            f"| 4 | {cores} independent `--jobs 1` processes at once on shares, start-up each / one on all (rjieba) | "
             f"{apart['rjieba']:.2f}× | | for information |"
         )
         summary.append(
@@ -507,10 +516,10 @@ def _side_by_side(path: Path, parts: int, tmp: Path) -> list[str]:
         share = tmp / f"{path.stem}-share-{i}.jsonl"
         share.write_bytes(b"".join(lines[i * step : (i + 1) * step]))
         shares.append(str(share))
-    # Each in the background, then a wait for each, so that any one's failure fails the command.
+    # Each in the background, then a wait for each by its pid, so that any one's failure fails the command.
     script = (
-        'for f in "$@"; do "$0" score "$f" --jobs 1 --format jsonl > /dev/null & done; '
-        'for p in $(jobs -p); do wait "$p" || exit 1; done'
+        'pids=(); for f in "$@"; do "$0" score "$f" --jobs 1 --format jsonl > /dev/null & pids+=($!); done; '
+        'for p in "${pids[@]}"; do wait "$p" || exit 1; done'
     )
     return ["bash", "-c", script, ORIENT, *shares]
 

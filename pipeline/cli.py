@@ -115,7 +115,7 @@ class _Progress:
 
 
 class _HeldInterrupts:
-    """Ctrl-C held back while a record is written and counted, so that "interrupted after N" counts what was written."""
+    """Ctrl-C held back while records are written and counted, so that "interrupted after N" counts what was written."""
 
     def __init__(self) -> None:
         self.holding = self.pending = False

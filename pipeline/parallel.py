@@ -4,7 +4,7 @@ Each worker process receives the model this process loaded and checked, with the
 tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
 worker then builds its own segmenter). The parent only reads, hands out chunks and writes the records it
 gets back; given a JSONL file's records in blocks of `Lines`, it does not even parse them: the workers do,
-so that reading keeps up with every core; and with score_runs, a chunk's records come back joined, a few objects
+so that reading keeps up with every core; and with score_runs, a chunk's records come back together, a few objects
 a chunk instead of several a document. At most a few chunks per worker are in flight, so memory stays flat however
 long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
 """

@@ -135,11 +135,11 @@ class JsonlWriter(Writer):
             self.raw.write(encoded if isinstance(encoded, bytes) else utf8_line(encoded))
 
     def write_all(self, encoded: list[Any]) -> None:
-        """Write lines made by `jsonl_encoded`, in order."""
+        """Write lines made by `jsonl_encoded` (or by `jsonl_line`), in order."""
         if self.raw is None:
             super().write_all(encoded)
         else:
-            self.raw.writelines(encoded)
+            self.raw.writelines(line if isinstance(line, bytes) else utf8_line(line) for line in encoded)
 
 
 class JsonWriter(Writer):

@@ -115,7 +115,7 @@ def test_jsonl_lines_made_elsewhere_go_to_the_bytes_beneath_unless_each_must_rea
         assert raw.getvalue() == jsonl_line(RECORD).encode()  # there already, as -o FILE needs against a kill
     writer.write({**RECORD, "id": "2"})
     writer.write_encoded(jsonl_line({**RECORD, "id": "3"}))  # a line made as text is taken too
-    writer.write_all([jsonl_encoded({**RECORD, "id": i}) for i in ("4", "5")])  # a run of them, in order
+    writer.write_all([jsonl_encoded({**RECORD, "id": "4"}), jsonl_line({**RECORD, "id": "5"})])  # a run of them, in order
     writer.close()
     ids = (RECORD["id"], "2", "3", "4", "5")
     assert raw.getvalue() == "".join(jsonl_line({**RECORD, "id": i}) for i in ids).encode()
