@@ -14,7 +14,7 @@ import click
 
 from pipeline import __version__, config
 from pipeline.errors import OrientError
-from pipeline.parallel import Run
+from pipeline.parallel import Run, block_bytes, default_jobs, score_runs
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
 from pipeline.writers import FORMATS, bytes_under, make_writer, writable
 
@@ -296,16 +296,14 @@ def score(
     progress = _Progress()
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
     docs: Iterator[Document | Failure | Lines]
+    jobs = jobs or default_jobs()
     if resume:
         from pipeline.resume import skip_done
 
         docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
     elif scheduler is None:
-        from pipeline.parallel import block_bytes, default_jobs
-
         # JSONL records are parsed where they are scored (by worker processes, with --jobs): reading here
         # then keeps up with every core.
-        jobs = jobs or default_jobs()
         docs = _inputs(texts, inputs, lines=block_bytes(jobs), **reading)
     else:
         docs = _documents(texts, inputs, **reading)
@@ -363,11 +361,11 @@ def score(
 
 
 def _scored(
-    documents: Iterator[Document | Failure | Lines], clf: Any, method: str, encode: Any, jobs: int | None, scheduler: str | None
+    documents: Iterator[Document | Failure | Lines], clf: Any, method: str, encode: Any, jobs: int, scheduler: str | None
 ) -> Iterator[tuple[Document | Failure, Any] | Run]:
     """Each document with its encoded record (or Failure), in input order, on a Dask cluster, on worker processes, or here.
 
-    Locally, with JSON lines, documents in a row that scored with nothing to report come as one Run.
+    Locally, documents in a row that scored with nothing to report into bytes (JSON lines) come as one Run.
     """
     try:
         if scheduler:
@@ -376,14 +374,7 @@ def _scored(
             # score() makes Lines only for local scoring; parsing any here keeps this path whole for other callers.
             yield from score_stream_on(scheduler, parsed(documents), clf, method=method, encode=encode)
             return
-        from pipeline.parallel import default_jobs, score_runs, score_stream
-        from pipeline.writers import jsonl_encoded
-
-        jobs = jobs or default_jobs()
-        if encode is jsonl_encoded:
-            yield from score_runs(documents, clf, jobs, method=method, encode=encode)
-        else:
-            yield from score_stream(documents, clf, jobs, method=method, encode=encode)
+        yield from score_runs(documents, clf, jobs, method=method, encode=encode)
     except OrientError as exc:
         raise _fail(exc) from None
 

@@ -310,18 +310,16 @@ def score_runs(
     clf: Any,
     jobs: int = 1,
     method: str = "score",
-    encode: Callable[[dict[str, Any]], bytes] | None = None,
+    encode: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Iterator[Piece]:
-    """score_stream for records encoded as bytes (JSON lines, say), each run of clean documents coming as one Run.
+    """score_stream, with each run of clean documents whose records `encode` made into bytes coming as one Run.
 
-    Documents in a row that scored with nothing to report come as a Run of their records' bytes, to be
-    written together; any other document, as (the item without its text, its record or Failure). For a
-    batch of thousands, the process writing the output then handles a few objects a chunk, not several
-    a document, and leaves the cores to the workers.
+    Documents in a row that scored with nothing to report, into bytes (JSON lines, say: jsonl_encoded),
+    come as a Run of those bytes, to be written together; any other document, as (the item without its
+    text, its record or Failure). For a batch of thousands, the process writing the output then handles a
+    few objects a chunk, not several a document, and leaves the cores to the workers.
     """
-    from pipeline.writers import jsonl_encoded
-
-    for pieces in _scored_chunks(items, clf, jobs, method, None, encode or jsonl_encoded, join=True):
+    for pieces in _scored_chunks(items, clf, jobs, method, None, encode, join=True):
         yield from pieces
 
 

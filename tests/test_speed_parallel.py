@@ -67,7 +67,7 @@ def test_runs_carry_the_clean_documents_records_and_every_other_document_comes_a
     items = _mixed()
     items.insert(20, Document("noted", DOCS[0].text, note="had 2 damaged bytes"))
     expected = list(parallel.score_stream(items, clf, jobs=1, encode=jsonl_encoded))
-    pieces = list(parallel.score_runs(items, clf, jobs=jobs))
+    pieces = list(parallel.score_runs(items, clf, jobs=jobs, encode=jsonl_encoded))
 
     # What a writer writes from the pieces, in order, is every record score_stream encodes.
     def written(piece: Any) -> bytes:
@@ -86,8 +86,12 @@ def test_runs_carry_the_clean_documents_records_and_every_other_document_comes_a
     assert sum(len(p.records) for p in pieces if isinstance(p, parallel.Run)) == len(items) - 3
     if jobs == 1:  # one chunk: a run between each two documents that come alone
         assert [type(p).__name__ for p in pieces] == ["Run", "tuple", "Run", "tuple", "Run", "tuple", "Run"]
-        clean = list(parallel.score_runs(DOCS, clf, jobs=1))
+        clean = list(parallel.score_runs(DOCS, clf, jobs=1, encode=jsonl_encoded))
         assert clean == [parallel.Run([out for _, out in parallel.score_stream(DOCS, clf, encode=jsonl_encoded)])]
+    # Records left as dicts (the table, CSV and JSON writers') come one by one, each with its document.
+    records = list(parallel.score_runs(items, clf, jobs=jobs))
+    assert not any(isinstance(p, parallel.Run) for p in records)
+    assert [out for _, out in records] == [out for _, out in parallel.score_stream(items, clf, jobs=1)]
 
 
 def test_a_small_batch_is_scored_here_without_starting_workers(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
