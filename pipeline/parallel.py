@@ -1,13 +1,13 @@
-"""Score a stream of documents on every core: worker processes score chunks, results come back in input order.
+"""Score a stream of documents on every core: worker processes and this one score chunks, results come back in input order.
 
-Each worker process receives the model this process loaded and checked, with the segmenter and the batch
-tables: inherited when workers fork (built here once, first), sent once per worker where they spawn (the
-worker then builds its own segmenter). The parent only reads, hands out chunks and writes the records it
-gets back; given a JSONL file's records in blocks of `Lines`, it does not even parse them: the workers do,
-so that reading keeps up with every core; and with score_runs, a chunk's records come back together, a few objects
-a chunk instead of several a document. At most a few chunks per worker are in flight, so memory stays flat however
-long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
-"""
+With N jobs, N - 1 worker processes receive the model this process loaded and checked, with the segmenter and
+the batch tables: inherited when workers fork (built here once, first), sent once per worker where they spawn
+(the worker then builds its own segmenter). This process reads, hands out chunks, scores a chunk itself
+whenever every worker has its fill, and writes the records in order; its own chunks never cross a pipe.
+Given a JSONL file's records in blocks of `Lines`, it does not parse the workers' blocks: they do, so that
+reading keeps up with every core; and with score_runs, a chunk's records come back together, a few objects
+a chunk instead of several a document. At most a few chunks per job are in flight, so memory stays flat however
+long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch."""
 
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ WORKER_CHUNK_MAX = 256
 LOCAL_CHUNK_SIZE = 1024
 CHUNK_CHARS = 1 << 19  # a chunk also ends at this many characters of text, so long documents keep memory flat
 PIPE_BYTES = 1 << 20  # what the pipes to and from workers may hold: see _widen_pipes
-IN_FLIGHT_PER_JOB = 4  # enough queued work to keep every worker busy, little enough to keep memory flat
+IN_FLIGHT_PER_JOB = 4  # chunks scored or being scored but not yet written, per job: memory stays flat
+# A worker's chunk being scored and the next waiting: enough that it never waits for this process, which
+# scores a chunk of its own in between; few, so that at the end of a batch no worker has a backlog.
+QUEUED_PER_WORKER = 2
 MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch); smaller ones text by text
 
 # Blocks of JSONL lines (readers.Lines) a batch reads: for worker processes, some 60 documents of 1 KB, so
@@ -187,21 +190,28 @@ def _for_workers(clf: Any) -> Any:
 def _score_in_worker(
     items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
 ) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
-    """The chunk scored, as the parent takes it back; its number of documents, and their CPU seconds.
+    """_score_timed with the classifier this worker process was given."""
+    return _score_timed(_worker_clf, items, method, encode, join)
+
+
+def _score_timed(
+    clf: Any, items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
+) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
+    """The chunk scored, as _collect takes it back; its number of documents, and their CPU seconds.
 
     With `join`, the chunk's pieces (see score_runs). Otherwise what the parent learns of each block of Lines
     (None for other items) and the chunk's outcomes: a block comes back as its lines' Failures, and Documents
     without their text; the parent reports ids and notes and has no use for the text it sent. The parent
-    sizes later chunks by the seconds.
+    sizes later chunks by the seconds: this thread's, since the parent's own threads feed the workers meanwhile.
     """
-    start = time.process_time()
+    start = time.thread_time()
     blocks = [item.parse() if isinstance(item, Lines) else None for item in items]
     docs = _spread(items, blocks)
-    outcomes = score_chunk(_worker_clf, docs, method, encode)
+    outcomes = score_chunk(clf, docs, method, encode)
     if join:
-        return _joined(docs, outcomes), len(docs), time.process_time() - start
+        return _joined(docs, outcomes), len(docs), time.thread_time() - start
     heads = [None if block is None else [_head(doc) for doc in block] for block in blocks]
-    return (heads, outcomes), len(docs), time.process_time() - start
+    return (heads, outcomes), len(docs), time.thread_time() - start
 
 
 def _head(item: Item) -> Item:
@@ -268,7 +278,7 @@ def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHU
 
 
 class _WorkerChunks:
-    """The size of the next chunk for the workers: about CHUNK_SECONDS of work, judged from the chunks so far."""
+    """The size of the next chunk with more than one job: about CHUNK_SECONDS of work, judged from the chunks so far."""
 
     def __init__(self) -> None:
         self.size = CHUNK_SIZE
@@ -277,7 +287,7 @@ class _WorkerChunks:
         return self.size
 
     def took(self, seconds: float, documents: int) -> None:
-        """Learn from one chunk's CPU time in its worker."""
+        """Learn from one chunk's CPU time where it was scored."""
         if seconds > 0:
             self.size = max(CHUNK_SIZE, min(WORKER_CHUNK_MAX, int(documents * CHUNK_SECONDS / seconds)))
 
@@ -294,12 +304,13 @@ def score_stream(
 
     `method` is the classifier's method to call ("score" or "explain"); `encode`, if given, is applied to
     each record where it was scored (see score_chunk). Documents go in chunks of `chunk_size` (default:
-    LOCAL_CHUNK_SIZE with one job; for workers, about CHUNK_SECONDS of work) and at most CHUNK_CHARS characters.
+    LOCAL_CHUNK_SIZE with one job; with more, about CHUNK_SECONDS of work) and at most CHUNK_CHARS characters.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
-    chunk (starting workers would cost more than it saves); otherwise each worker gets this classifier
-    once. A Failure item comes back as its own outcome; a block of Lines, as the Documents and Failures it
-    parses into (Documents from a worker without their text).
+    chunk (starting workers would cost more than it saves); otherwise jobs - 1 worker processes get this
+    classifier once, and this process scores chunks too. A Failure item comes back as its own outcome; a
+    block of Lines, as the Documents and Failures it parses into (with more than one job, Documents without
+    their text).
     """
     for pieces in _scored_chunks(items, clf, jobs, method, chunk_size, encode, join=False):
         yield from cast(list[tuple[Item, Outcome]], pieces)
@@ -317,7 +328,7 @@ def score_runs(
     Documents in a row that scored with nothing to report, into bytes (JSON lines, say: jsonl_encoded),
     come as a Run of those bytes, to be written together; any other document, as (the item without its
     text, its record or Failure). For a batch of thousands, the process writing the output then handles a
-    few objects a chunk, not several a document, and leaves the cores to the workers.
+    few objects a chunk, not several a document, and has more of its time for scoring.
     """
     for pieces in _scored_chunks(items, clf, jobs, method, None, encode, join=True):
         yield from pieces
@@ -366,20 +377,28 @@ def _pooled(
     join: bool,
     sizes: _WorkerChunks,
 ) -> Iterator[list[Piece]]:
+    """Each chunk's pieces, in input order, scored on jobs - 1 worker processes and in this one."""
     from concurrent.futures import Future, ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     context = _context()
     if context.get_start_method() == "fork":
         _prepare_for_fork(clf, method)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(clf,))
+    # This process scores too, between handing out chunks and writing: with a worker per core beside it, it
+    # would take turns on a core with one (48,000 documents, rjieba, 6 paired runs: 4% slower than this).
+    workers = jobs - 1
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(clf,))
     _widen_pipes(pool)
-    pending: deque[tuple[list[Read], Future[Any]]] = deque()
+    pending: deque[tuple[list[Read], Any]] = deque()  # in input order: a worker's Future, or what this process scored
+    queued = workers * QUEUED_PER_WORKER
     limit = jobs * IN_FLIGHT_PER_JOB
     try:
         for chunk in chain(head, rest):
-            pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
-            while len(pending) >= limit:
+            if sum(isinstance(job, Future) and not job.done() for _, job in pending) < queued:
+                pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
+            else:  # the workers have their fill: score this chunk here meanwhile
+                pending.append((chunk, _score_timed(clf, chunk, method, encode, join)))
+            while pending and (len(pending) >= limit or not isinstance(pending[0][1], Future) or pending[0][1].done()):
                 yield _collect(pending.popleft(), BrokenProcessPool, sizes)
         while pending:
             yield _collect(pending.popleft(), BrokenProcessPool, sizes)
@@ -407,7 +426,7 @@ def _widen_pipes(pool: Any) -> None:
 
 
 def _prepare_for_fork(clf: Any, method: str) -> None:
-    """Build here, once, what every worker needs: forked workers inherit it instead of each building its own.
+    """Build here, once, what every process needs: forked workers inherit it instead of each building its own.
 
     The segmenter (jieba's dictionary: half a second) and, for plain scoring, numpy and the model's batch
     tables; built in each worker, they would cost that much CPU again per worker, on cores the work needs.
@@ -422,9 +441,9 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
 
 
 def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _WorkerChunks) -> list[Piece]:
-    chunk, future = entry
+    chunk, job = entry
     try:
-        scored, count, seconds = future.result()
+        scored, count, seconds = job if isinstance(job, tuple) else job.result()
     except broken:
         raise OrientError(
             f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {_name(chunk[0])}; "

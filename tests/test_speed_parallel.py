@@ -37,16 +37,17 @@ def _mixed() -> list[Document | Failure]:
     return items
 
 
+def _comparable(o: Any) -> Any:
+    # How Python words the TypeError for a text that is not a string depends on which check meets it first.
+    return (o.id, o.message.split(":")[0]) if isinstance(o, Failure) else o
+
+
 def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None:
     items = _mixed()
     one = outcomes(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
     two = outcomes(parallel.score_stream(items, clf, jobs=2, chunk_size=7))
 
-    def comparable(o: Any) -> Any:
-        # How Python words the TypeError for a text that is not a string depends on which check meets it first.
-        return (o.id, o.message.split(":")[0]) if isinstance(o, Failure) else o
-
-    assert [comparable(o) for o in two] == [comparable(o) for o in one]
+    assert [_comparable(o) for o in two] == [_comparable(o) for o in one]
     assert [o.id if isinstance(o, Failure) else o["id"] for o in two] == [i.id for i in items]
     expected = [{"id": i.id, **clf.score(i.text).to_dict()} for i in items if isinstance(i, Document) and i.text is not None]
     assert [o for o in one if not isinstance(o, Failure)] == expected
@@ -261,6 +262,39 @@ def test_explained_records_are_identical_with_any_number_of_jobs(tmp_path: Path)
     assert all("sentences" in json.loads(line) for line in runs[1].stdout.splitlines())
 
 
+def _slow_worker(*args: Any) -> Any:
+    import time
+
+    time.sleep(0.2)  # the worker never keeps up: this process, with its fill handed out, scores chunks itself
+    return parallel._score_timed(parallel._worker_clf, *args)
+
+
+def test_this_process_scores_chunks_while_each_worker_has_its_fill(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.writers import jsonl_encoded
+
+    here: list[int] = []
+    timed = parallel._score_timed
+
+    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
+        here.append(len(items))  # only this process's calls: a forked worker records into its own copy
+        return timed(clf, items, *args)
+
+    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)  # forked workers inherit the patch
+    monkeypatch.setattr(parallel, "_score_timed", spy)
+    items = _mixed()
+    expected = list(parallel._scored_chunks(items, clf, 1, "score", 7, jsonl_encoded, join=True))
+    here.clear()
+    pieces = list(parallel._scored_chunks(items, clf, 2, "score", 7, jsonl_encoded, join=True))
+    chunks = -(-len(items) // 7)
+    # The worker takes the first QUEUED_PER_WORKER chunks, then this process one whenever it has its fill.
+    assert chunks > parallel.QUEUED_PER_WORKER and 0 < len(here) <= chunks - parallel.QUEUED_PER_WORKER
+
+    def records(pieces: list[Any]) -> list[Any]:
+        return [_comparable(r) for p in pieces for r in (p.records if isinstance(p, parallel.Run) else [p[1]])]
+
+    assert records([x for p in pieces for x in p]) == records([x for p in expected for x in p])
+
+
 def test_jobs_must_be_positive() -> None:
     result = CliRunner().invoke(main, ["score", "--text", "市场调研", "--jobs", "0"])
     assert result.exit_code == 2
@@ -299,9 +333,9 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
-    proc.stdout.readline()  # scoring has started on the workers
+    proc.stdout.readline()  # scoring has started
     workers = psutil.Process(proc.pid).children()
-    assert len(workers) == 2
+    assert len(workers) == 1  # --jobs 2: one worker process, and this one
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     _, alive = psutil.wait_procs(workers, timeout=10)
