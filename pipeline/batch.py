@@ -5,7 +5,7 @@ token and n-gram, twice (model and gate), a loop over a hundred features, a sort
 For a chunk, each segmenter token is looked up once, in a memo that gives its term's number (0 for
 punctuation and other dropped tokens, 1 for a term no model knows) as an int64's bytes, as soon as its
 text is segmented (`term_numbers`; see text.segment_many). Everything after that runs in numpy over the
-whole chunk: n-grams become integer keys found by binary search in the model's sorted n-gram keys, and
+whole chunk: n-grams become integer keys, looked up in a hash table of the model's n-gram keys, and
 TF-IDF, norms, dot products, signal counts and the evidence ranking follow.
 
 The records are the same as the text-by-text path's, not just close: both sum each document's terms
@@ -99,16 +99,15 @@ class _Tables:
                     key = key * size + part
                 grams.setdefault(len(parts), []).append((key, i))
         self.unigram[self.removed] = -1  # a removed token counts for nothing, even alone (see count)
-        # Per n: the sorted keys and their features, and for each place in an n-gram, which terms stand there
-        # in some n-gram of the model (a run of tokens that fails that test needs no search).
-        self.ngrams: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        # Per n: the n-grams' features by key, and for each place in an n-gram, which terms stand there in some
+        # n-gram of the model (a run of tokens that fails that test needs no lookup).
+        self.ngrams: dict[int, tuple[_KeyTable, np.ndarray]] = {}
         for n, pairs in grams.items():
-            table = np.array(sorted(pairs), dtype=np.int64)
-            keys = table[:, 0]
+            keys = np.array([key for key, _ in pairs], dtype=np.int64)
             can = np.zeros((n, size), dtype=bool)
             for j in range(n):
                 can[j, keys // size ** (n - 1 - j) % size] = True
-            self.ngrams[n] = (keys, table[:, 1], can)
+            self.ngrams[n] = (_KeyTable(pairs), can)
 
     def count(self, numbers: np.ndarray, doc_at: np.ndarray) -> _Counted:
         """The model's features in a chunk, as LinearModel.features counts them in each document."""
@@ -131,7 +130,7 @@ class _Tables:
                 continue
             if n not in self.ngrams:
                 continue
-            sorted_keys, features, can = self.ngrams[n]
+            table, can = self.ngrams[n]
             # an n-gram counts only inside one document: its first and last tokens belong to the same one
             possible = docs[:m] == docs[n - 1 :]
             for j in range(n):
@@ -140,9 +139,9 @@ class _Tables:
             key = seq[start]
             for j in range(1, n):
                 key = key * self.size + seq[start + j]
-            found = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
-            hit = sorted_keys[found] == key
-            keys.append(docs.take(start.compress(hit)) * vocab + features.take(found.compress(hit)))
+            feature = table.find(key)
+            hit = feature >= 0
+            keys.append(docs.take(start.compress(hit)) * vocab + feature.compress(hit))
         unique, counts = _unique_counts(np.concatenate(keys) if keys else np.zeros(0, np.int64))
         return _Counted(*np.divmod(unique, vocab), counts)
 
@@ -162,6 +161,54 @@ class _Tables:
         with np.errstate(divide="ignore", invalid="ignore"):
             logit = np.where(square > 0, model.intercept + dot / norm, model.intercept)
         return products, logit, norm
+
+
+class _KeyTable:
+    """A hash table from n-gram key to feature, looked up for a whole array of keys at once.
+
+    Binary search (np.searchsorted) of a chunk's candidate n-grams among the model's sorted keys cost a
+    sixth of scoring a chunk: most candidates are not there, and every step of every search is a branch the
+    CPU cannot predict. Here each key goes to a slot by multiplicative hashing, with linear probing in a
+    table at most a quarter full, so that nearly every lookup ends at its first slot: the key, or an empty one.
+    """
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: consecutive keys spread over the slots
+
+    def __init__(self, pairs: list[tuple[int, int]]) -> None:
+        bits = max(4, (4 * len(pairs)).bit_length())
+        self.mask = (1 << bits) - 1
+        self.shift = np.uint64(64 - bits)
+        keys = [-1] * (self.mask + 1)  # -1: an empty slot (keys are never negative)
+        features = [-1] * (self.mask + 1)
+        self.longest = 1  # the most slots any key's lookup visits
+        homes = self._homes(np.array([key for key, _ in pairs], dtype=np.int64)).tolist()
+        for (key, feature), slot in zip(pairs, homes, strict=True):
+            visits = 1
+            while keys[slot] != -1:
+                slot = (slot + 1) & self.mask
+                visits += 1
+            keys[slot], features[slot] = key, feature
+            self.longest = max(self.longest, visits)
+        self.keys = np.array(keys, dtype=np.int64)
+        self.features = np.array(features, dtype=np.int64)
+
+    def _homes(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's first slot."""
+        return ((keys.astype(np.uint64) * self._MULTIPLIER) >> self.shift).astype(np.intp)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's feature, -1 where the table has no such key."""
+        found = np.full(len(keys), -1, dtype=np.int64)
+        where, slot = np.arange(len(keys)), self._homes(keys)
+        for _ in range(self.longest):  # a key still unfound after as many slots as any stored key needed is absent
+            stored = self.keys.take(slot)
+            match = stored == keys
+            found[where.compress(match)] = self.features.take(slot.compress(match))
+            going = ~match & (stored != -1)  # an empty slot ends a search: the key would have been there
+            if not going.any():
+                break
+            where, keys, slot = where.compress(going), keys.compress(going), (slot.compress(going) + 1) & self.mask
+        return found
 
 
 def _unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -238,3 +238,24 @@ def test_a_model_without_gate_scores_alike(shipped: Any) -> None:
     clf = Classifier(dataclasses.replace(shipped.linear, gate=None), shipped.metadata, shipped.path)
     chunk = _texts()[:64]
     assert score_numbered(clf, segment_many(chunk, term_numbers(clf))) == [clf.score(t).to_dict() for t in chunk]
+
+
+def test_the_key_table_finds_every_stored_key_and_nothing_else_collisions_included() -> None:
+    from pipeline.batch import _KeyTable
+
+    rng = random.Random(5)
+    # Keys sharing their first slot, found by trying: the lookup must walk past each other's slots.
+    probe = _KeyTable([(k, 0) for k in range(2_000)])
+    by_home: dict[int, list[int]] = {}
+    for key, home in zip(range(10**6), probe._homes(np.arange(10**6, dtype=np.int64)).tolist(), strict=True):
+        by_home.setdefault(home, []).append(key)
+    crowded = [key for keys in by_home.values() if len(keys) >= 6 for key in keys[:6]][:60]
+    stored = dict.fromkeys(crowded + rng.sample(range(10**6), 1_940))
+    pairs = [(key, feature) for feature, key in enumerate(stored)]
+    table = _KeyTable(pairs)
+    assert table.mask == probe.mask and table.longest >= 6  # same size, so the crowded keys still collide
+    absent = [k for k in rng.sample(range(2 * 10**6), 5_000) if k not in stored]
+    queries = np.array([k for k, _ in pairs] + absent + crowded[::-1], dtype=np.int64)
+    expected = dict(pairs)
+    assert table.find(queries).tolist() == [expected.get(k, -1) for k in queries.tolist()]
+    assert table.find(np.zeros(0, dtype=np.int64)).tolist() == []
