@@ -76,7 +76,7 @@ def _stack(numbered: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Tables:
-    """One model in arrays: unigram feature per term number, sorted keys of its longer n-grams, IDF and weights."""
+    """One model in arrays: unigram feature per term number, its longer n-grams' features by key, IDF and weights."""
 
     def __init__(self, model: LinearModel, numbering: _Numbering) -> None:
         self.model = model

@@ -236,7 +236,7 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
     type=click.IntRange(min=1),
     envvar="ORIENT_JOBS",
     show_envvar=True,
-    help="Worker processes for a batch. Default: the number of available cores.",
+    help="Processes that score a batch: this one and N - 1 workers. Default: the number of available cores.",
 )
 @click.option(
     "--scheduler",
@@ -302,8 +302,8 @@ def score(
 
         docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
     elif scheduler is None:
-        # JSONL records are parsed where they are scored (by worker processes, with --jobs): reading here
-        # then keeps up with every core.
+        # JSONL records are parsed where they are scored (with --jobs, mostly by worker processes): reading
+        # here then keeps up with every core.
         docs = _inputs(texts, inputs, lines=block_bytes(jobs), **reading)
     else:
         docs = _documents(texts, inputs, **reading)
@@ -767,7 +767,7 @@ def report(
 
 def run() -> None:
     """Entry point: run the command group, ending quietly when the reader of our output goes away."""
-    # numpy's BLAS would start a thread per core, which spin on the cores that --jobs workers need; orient
+    # numpy's BLAS would start a thread per core, which spin on the cores that --jobs processes need; orient
     # does no matrix work for them to share (scoring is elementwise). Set only here, in a process orient owns,
     # not on import, which would change the BLAS of a program that imports pipeline.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

@@ -24,13 +24,13 @@ from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure, Lines, parsed
 from pipeline.text import segment_many
 
-CHUNK_SIZE = 64  # a worker's first chunks; later ones hold about CHUNK_SECONDS of work, up to WORKER_CHUNK_MAX
+CHUNK_SIZE = 64  # the first chunks with more than one job; later ones hold about CHUNK_SECONDS of work, up to POOLED_CHUNK_MAX
 # Long enough that handing a chunk over and switching between segmenting and scoring cost little; short
-# enough that a batch of a few thousand documents still ends evenly on every worker.
+# enough that a batch of a few thousand documents still ends evenly on every process.
 CHUNK_SECONDS = 0.1
-# Each worker holds a chunk's tokens and arrays, and a few chunks wait for each: scoring 100 MB with
+# Each process holds a chunk's tokens and arrays, and a few chunks wait for each: scoring 100 MB with
 # rjieba, chunks of up to 1,024 documents took the process tree to 260-274 MB, of 256 to 228 MB, as fast.
-WORKER_CHUNK_MAX = 256
+POOLED_CHUNK_MAX = 256
 # In this process: each switch from segmenting to scoring and back evicts jieba's dictionary from the CPU
 # caches, which then costs milliseconds to refill; 1,024 documents a chunk instead of 64 made a whole
 # `--jobs 1` run about 10% faster (paired runs; target 1 of `make bench` measures the result).
@@ -38,16 +38,17 @@ LOCAL_CHUNK_SIZE = 1024
 CHUNK_CHARS = 1 << 19  # a chunk also ends at this many characters of text, so long documents keep memory flat
 PIPE_BYTES = 1 << 20  # what the pipes to and from workers may hold: see _widen_pipes
 IN_FLIGHT_PER_JOB = 4  # chunks scored or being scored but not yet written, per job: memory stays flat
-# A worker's chunk being scored and the next waiting: enough that it never waits for this process, which
-# scores a chunk of its own in between; few, so that at the end of a batch no worker has a backlog.
+# Chunks handed to the workers and not yet done, per worker: the one being scored and the next, ready to
+# start, so that no worker waits while this process scores a chunk of its own; few, so that none is left
+# with a backlog at the end of a batch.
 QUEUED_PER_WORKER = 2
 MIN_BATCH = 8  # chunks this big are scored together with numpy (pipeline.batch); smaller ones text by text
 
-# Blocks of JSONL lines (readers.Lines) a batch reads: for worker processes, some 60 documents of 1 KB, so
-# that the first chunks are small (every worker starts at once) and later ones can be sized to the work they
-# hold; in this process, fewer and larger blocks (callgrind: 70k fewer instructions a document, most of
-# them in the allocator, than with blocks of 64 KiB).
-WORKER_BLOCK_BYTES = 1 << 16
+# Blocks of JSONL lines (readers.Lines) a batch reads: with more than one job, some 60 documents of 1 KB, so
+# that the first chunks are small (every process starts at once) and later ones can be sized to the work they
+# hold; with one, fewer and larger blocks (callgrind: 70k fewer instructions a document, most of them in the
+# allocator, than with blocks of 64 KiB).
+POOLED_BLOCK_BYTES = 1 << 16
 LOCAL_BLOCK_BYTES = 1 << 20
 
 Item = Document | Failure
@@ -76,7 +77,7 @@ def default_jobs() -> int:
 
 def block_bytes(jobs: int) -> int:
     """The size of the blocks of JSONL lines (read_inputs' `lines`) that suits a batch on `jobs` processes."""
-    return LOCAL_BLOCK_BYTES if jobs <= 1 else WORKER_BLOCK_BYTES
+    return LOCAL_BLOCK_BYTES if jobs <= 1 else POOLED_BLOCK_BYTES
 
 
 def score_chunk(
@@ -277,7 +278,7 @@ def chunked(items: Iterable[_R], size: int | Callable[[], int], chars: int = CHU
         yield chunk
 
 
-class _WorkerChunks:
+class _ChunkSizes:
     """The size of the next chunk with more than one job: about CHUNK_SECONDS of work, judged from the chunks so far."""
 
     def __init__(self) -> None:
@@ -289,7 +290,7 @@ class _WorkerChunks:
     def took(self, seconds: float, documents: int) -> None:
         """Learn from one chunk's CPU time where it was scored."""
         if seconds > 0:
-            self.size = max(CHUNK_SIZE, min(WORKER_CHUNK_MAX, int(documents * CHUNK_SECONDS / seconds)))
+            self.size = max(CHUNK_SIZE, min(POOLED_CHUNK_MAX, int(documents * CHUNK_SECONDS / seconds)))
 
 
 def score_stream(
@@ -309,8 +310,8 @@ def score_stream(
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
     chunk (starting workers would cost more than it saves); otherwise jobs - 1 worker processes get this
     classifier once, and this process scores chunks too. A Failure item comes back as its own outcome; a
-    block of Lines, as the Documents and Failures it parses into (with more than one job, Documents without
-    their text).
+    block of Lines, as the Documents and Failures it parses into (Documents without their text, where chunks
+    were handed out to workers).
     """
     for pieces in _scored_chunks(items, clf, jobs, method, chunk_size, encode, join=False):
         yield from cast(list[tuple[Item, Outcome]], pieces)
@@ -344,7 +345,7 @@ def _scored_chunks(
     join: bool,
 ) -> Iterator[list[Piece]]:
     """Each chunk's pieces, in input order: pairs of (item, outcome), and with `join`, Runs (see score_runs)."""
-    sizes = _WorkerChunks()
+    sizes = _ChunkSizes()
     chunks = chunked(items, chunk_size or (LOCAL_CHUNK_SIZE if jobs <= 1 else sizes))
     if jobs <= 1:
         for chunk in chunks:
@@ -375,7 +376,7 @@ def _pooled(
     method: str,
     encode: Callable[[dict[str, Any]], Any] | None,
     join: bool,
-    sizes: _WorkerChunks,
+    sizes: _ChunkSizes,
 ) -> Iterator[list[Piece]]:
     """Each chunk's pieces, in input order, scored on jobs - 1 worker processes and in this one."""
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -392,14 +393,26 @@ def _pooled(
     pending: deque[tuple[list[Read], Any]] = deque()  # in input order: a worker's Future, or what this process scored
     queued = workers * QUEUED_PER_WORKER
     limit = jobs * IN_FLIGHT_PER_JOB
+    chunks = chain(head, rest)
     try:
-        for chunk in chain(head, rest):
-            if sum(isinstance(job, Future) and not job.done() for _, job in pending) < queued:
-                pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
-            else:  # the workers have their fill: score this chunk here meanwhile
+        chunk: list[Read] | None = next(chunks)
+        while chunk is not None:
+            following = next(chunks, None)
+            busy = sum(isinstance(job, Future) and not job.done() for _, job in pending)
+            # Here when the workers have their fill, and the last chunk whenever a worker is still at work:
+            # queued behind that worker, it would leave this process idle until both were done.
+            if busy >= queued or (following is None and busy > 0):
                 pending.append((chunk, _score_timed(clf, chunk, method, encode, join)))
+            else:
+                try:
+                    pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
+                except BrokenProcessPool:  # a worker died between chunks: its chunk, if still held, is named below
+                    while pending:
+                        yield _collect(pending.popleft(), BrokenProcessPool, sizes)
+                    raise _worker_failed("before the chunk", chunk) from None
             while pending and (len(pending) >= limit or not isinstance(pending[0][1], Future) or pending[0][1].done()):
                 yield _collect(pending.popleft(), BrokenProcessPool, sizes)
+            chunk = following
         while pending:
             yield _collect(pending.popleft(), BrokenProcessPool, sizes)
     finally:
@@ -440,20 +453,25 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
         batch.usable(clf.linear)
 
 
-def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _WorkerChunks) -> list[Piece]:
+def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _ChunkSizes) -> list[Piece]:
     chunk, job = entry
     try:
         scored, count, seconds = job if isinstance(job, tuple) else job.result()
     except broken:
-        raise OrientError(
-            f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {_name(chunk[0])}; "
-            "rerun with --jobs 1 to find the document."
-        ) from None
+        raise _worker_failed("while scoring the chunk", chunk) from None
     sizes.took(seconds, count)
     if isinstance(scored, list):  # joined: pieces as they are
         return scored
     heads, outcomes = scored
     return list(zip(_spread(chunk, heads), outcomes, strict=True))
+
+
+def _worker_failed(when: str, chunk: list[Read]) -> OrientError:
+    """The error that ends a batch whose worker process could not start or died."""
+    return OrientError(
+        f"A worker process failed (it could not start, or died) {when} that starts at {_name(chunk[0])}; "
+        "rerun with --jobs 1 to find the document."
+    )
 
 
 def _spread(chunk: list[Read], groups: list[list[Item] | None]) -> list[Item]:

@@ -138,16 +138,16 @@ def test_chunks_end_at_their_size_or_once_their_texts_reach_the_character_bound(
 
 
 def test_worker_chunks_grow_to_about_a_tenth_of_a_second_of_work_within_bounds() -> None:
-    sizes = parallel._WorkerChunks()
+    sizes = parallel._ChunkSizes()
     assert sizes() == parallel.CHUNK_SIZE
     sizes.took(0.05, 64)  # 64 documents in 50 ms: 128 make a tenth of a second
     assert sizes() == 128
     sizes.took(5.0, 64)  # slow documents: never below the first chunks' size
     assert sizes() == parallel.CHUNK_SIZE
     sizes.took(0.001, 500)  # fast ones: never above the bound that keeps workers' memory small
-    assert sizes() == parallel.WORKER_CHUNK_MAX
+    assert sizes() == parallel.POOLED_CHUNK_MAX
     sizes.took(0.0, 64)  # too fast to time: keep the last size
-    assert sizes() == parallel.WORKER_CHUNK_MAX
+    assert sizes() == parallel.POOLED_CHUNK_MAX
     # the chunker asks for the size of each chunk as it starts it
     wanted = iter([2, 3, 1])
     items: list[Document | Failure] = [Document(f"d{i}", "字") for i in range(7)]
@@ -287,12 +287,50 @@ def test_this_process_scores_chunks_while_each_worker_has_its_fill(clf: Any, mon
     pieces = list(parallel._scored_chunks(items, clf, 2, "score", 7, jsonl_encoded, join=True))
     chunks = -(-len(items) // 7)
     # The worker takes the first QUEUED_PER_WORKER chunks, then this process one whenever it has its fill.
-    assert chunks > parallel.QUEUED_PER_WORKER and 0 < len(here) <= chunks - parallel.QUEUED_PER_WORKER
+    assert chunks > parallel.QUEUED_PER_WORKER and 0 < len(here) < chunks
 
     def records(pieces: list[Any]) -> list[Any]:
         return [_comparable(r) for p in pieces for r in (p.records if isinstance(p, parallel.Run) else [p[1]])]
 
     assert records([x for p in pieces for x in p]) == records([x for p in expected for x in p])
+
+
+def test_of_two_chunks_the_worker_takes_the_first_and_this_process_the_last(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    here: list[str] = []
+    timed = parallel._score_timed
+
+    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
+        here.append(items[0].id)
+        return timed(clf, items, *args)
+
+    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)
+    monkeypatch.setattr(parallel, "_score_timed", spy)
+    out = [pair for pieces in parallel._scored_chunks(DOCS[:14], clf, 2, "score", 7, None, join=False) for pair in pieces]
+    assert here == [DOCS[7].id]  # queued behind the busy worker, it would leave this process idle
+    assert [o for _, o in out] == [o for _, o in parallel.score_stream(DOCS[:14], clf, jobs=1)]
+
+
+def _dying_worker(items: list[Any], *args: Any) -> Any:
+    import os
+
+    if any(getattr(item, "id", None) == DOCS[7].id for item in items):
+        os._exit(1)  # as if killed (out of memory, say) while scoring the second chunk
+    return parallel._score_timed(parallel._worker_clf, items, *args)
+
+
+def test_a_worker_that_dies_ends_the_batch_with_one_sentence_naming_its_chunk(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.errors import OrientError
+
+    monkeypatch.setattr(parallel, "_score_in_worker", _dying_worker)
+    got: list[Any] = []
+    with pytest.raises(OrientError) as failed:
+        for pieces in parallel._scored_chunks(DOCS, clf, 2, "score", 7, None, join=False):
+            got.extend(pieces)
+    assert str(failed.value) == (
+        f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {DOCS[7].id}; "
+        "rerun with --jobs 1 to find the document."
+    )
+    assert [item.id for item, _ in got] == [d.id for d in DOCS[:7]]  # what came before it was written
 
 
 def test_jobs_must_be_positive() -> None:
@@ -340,3 +378,43 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     proc.wait(timeout=30)
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == [], "workers outlived their parent"
+
+
+def test_this_process_parses_and_scores_blocks_of_lines_as_workers_and_one_job_do(
+    clf: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pipeline.readers import read_inputs
+
+    here: list[int] = []
+    timed = parallel._score_timed
+
+    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
+        here.append(len(items))
+        return timed(clf, items, *args)
+
+    good = [json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False).encode() for i, d in enumerate(DOCS)]
+    limit = max(map(len, good))  # --max-bytes: every good line fits, the long one does not
+    bad = [
+        b"not json",
+        b'{"id": "no-text"}',
+        b'{"id": "blank", "text": "  "}',
+        "市场".encode("gbk"),
+        b'{"id": "long", "text": "' + b"x" * limit + b'"}',
+    ]
+    lines = [line for i, g in enumerate(good) for line in ([g, bad[i // 12]] if i % 12 == 11 and i // 12 < len(bad) else [g])]
+    src = tmp_path / "mixed.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+
+    def read() -> list[Any]:
+        return list(read_inputs([str(src)], max_bytes=limit, lines=4096))
+
+    one = list(parallel.score_stream(read(), clf, jobs=1))
+    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)
+    monkeypatch.setattr(parallel, "_score_timed", spy)
+    chunks = list(parallel.chunked(read(), 9))
+    two = [pair for pieces in parallel._scored_chunks(read(), clf, 2, "score", 9, None, join=False) for pair in pieces]
+    assert 0 < len(here) < len(chunks)  # this process scored some chunks, the worker the others
+    assert [(i.id, getattr(i, "note", None)) for i, _ in two] == [(i.id, getattr(i, "note", None)) for i, _ in one]
+    assert [_comparable(o) for _, o in two] == [_comparable(o) for _, o in one]
+    assert sum(isinstance(o, Failure) for _, o in two) == len(bad)
+    assert {i.text for i, _ in two if isinstance(i, Document)} == {""}  # handed out: documents come back without text
