@@ -7,7 +7,8 @@ whenever every worker has its fill, and writes the records in order; its own chu
 Given a JSONL file's records in blocks of `Lines`, it does not parse the workers' blocks: they do, so that
 reading keeps up with every core; and with score_runs, a chunk's records come back together, a few objects
 a chunk instead of several a document. At most a few chunks per job are in flight, so memory stays flat however
-long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch."""
+long the input is. A document that fails to score becomes a `Failure` in its place; it never stops the batch.
+"""
 
 from __future__ import annotations
 
