@@ -350,6 +350,7 @@ class _Chunk:
         self.probabilities = [sigmoid(x) for x in logits.tolist()]
         self.labels = [clf._label(p) for p in self.probabilities]
         self.verdicts = list(map(clf.verdict, self.probabilities, self.signals, self.gates))
+        self.reasons = list(map(clf.abstention, self.signals, self.gates))
         self.sides = [counted.top(products, norm, n_docs, sign, limit) for sign in (-1.0, 1.0)]  # sales, marketing
 
     def records(self) -> list[dict[str, Any]]:
@@ -358,7 +359,9 @@ class _Chunk:
         sales, marketing = (
             side.per_document([term_record(terms[f], c, s, None) for f, c, s in side.pulls()]) for side in self.sides
         )
-        return list(map(score_record, self.labels, self.probabilities, self.verdicts, self.signals, self.gates, sales, marketing))
+        return list(
+            map(score_record, self.labels, self.probabilities, self.verdicts, self.reasons, self.signals, self.gates, sales, marketing)
+        )
 
     def json_lines(self, ids: list[str]) -> list[str]:
         """Each text's line of JSON, id first: the text `jsonl_line({"id": id, **record})` makes of its record."""
@@ -376,14 +379,15 @@ class _Chunk:
             for side in self.sides
         )
         return [
-            f'{{"id": {json_text(i)}, "label": {json_text(label)}, "marketing_probability": {p}, '
-            f'"verdict": {json_text(verdict)}, "signal_terms": {signal}, "orientation_signal": {gate}, '
-            f'"evidence": {{"sales": [{s}], "marketing": [{m}]}}}}\n'
-            for i, label, p, verdict, signal, gate, s, m in zip(
+            f'{{"id": {json_text(i)}, "label": {"null" if reason else json_text(label)}, "marketing_probability": {p}, '
+            f'"verdict": {json_text(verdict)}, "reason": {json_text(reason) if reason else "null"}, "signal_terms": {signal}, '
+            f'"orientation_signal": {gate}, "evidence": {{"sales": [{s}], "marketing": [{m}]}}}}\n'
+            for i, label, p, verdict, reason, signal, gate, s, m in zip(
                 ids,
                 self.labels,
                 round4_texts(self.probabilities),
                 self.verdicts,
+                self.reasons,
                 self.signals,
                 round4_texts(self.gates),
                 sales,

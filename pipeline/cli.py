@@ -432,65 +432,74 @@ def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:
     ).rstrip()
 
 
-def _set_summary(name: str, f: dict[str, Any]) -> str:
-    lines = [f"{name}: {f['n']} documents, insufficient signal {f['insufficient_signal_rate']:.1%}"]
-    if "macro_f1" in f:
-        lines.append(f"  accuracy {f['accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  Brier {f['brier']:.3f}")
-        lines += [
-            f"  {k:<9} precision {v['precision']:.3f}  recall {v['recall']:.3f}  (n={v['support']})"
-            for k, v in f["per_class"].items()
-        ]
-        conf = f["confusion"]
-        lines.append(
-            "  confusion (rows gold, columns predicted): "
-            + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf)
-        )
-        lines += [
-            f"  worst: {e['id']} gold {e['gold']}, P(marketing) {e['marketing_probability']:.2f}" for e in f["worst_errors"][:3]
-        ]
-    return "\n".join(lines)
-
-
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--text-field", default="text", show_default=True, help="Field (or CSV column) holding the text.")
+@click.option("--label-field", default="label", show_default=True, help="Field holding the gold label.")
+@click.option("--confidence-field", default="confidence", show_default=True, help="Field holding high/medium/low, if any.")
+@click.option("--role-field", default="role", show_default=True, help="Field holding a title-based sales/marketing role, if any.")
+@click.option("--group-field", default="site", show_default=True, help="Field to break figures down by (a source site), if any.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown evaluation report here.")
-@click.option("--levers", is_flag=True, help="With --report: also run the lever study (several minutes).")
+@click.option("--levers", is_flag=True, help="With --report: also run the lever study and the learning curve (minutes).")
 @model_option
-def evaluate(files: tuple[Path, ...], fmt: str, report: Path | None, levers: bool, model_path: Path | None) -> None:
-    """Figures per labelled set: accuracy, macro-F1, precision/recall, confusion, calibration, worst errors.
+def evaluate(
+    files: tuple[Path, ...],
+    text_field: str,
+    label_field: str,
+    confidence_field: str,
+    role_field: str,
+    group_field: str,
+    fmt: str,
+    report: Path | None,
+    levers: bool,
+    model_path: Path | None,
+) -> None:
+    """Figures on labelled documents: macro-F1, abstention, confusion, calibration, by title and by site.
 
-    FILES are labelled .jsonl/.csv files (fields text, label: sales|marketing|none). Without FILES,
-    the evaluation sets in corpus/eval/ and the corpus' grouped CV recorded at training.
+    FILES are labelled .jsonl/.csv files. Labels: sales, marketing, mixed, neutral (or 销售, 营销,
+    混合, 中性; none means neutral). Headline figures count high- and medium-confidence sales/marketing
+    documents (all of them when there is no confidence field). Without FILES: the real postings of
+    ../shared/realdev/ when they are there (ORIENT_REALDEV names another file), and the written sets
+    of corpus/eval/.
 
     \b
     Examples:
       orient evaluate
-      orient evaluate my_labelled.jsonl --format json
+      orient evaluate ../shared/realdev/postings.jsonl --label-field orientation
+      orient evaluate jobs.csv --text-field 职位描述 --label-field 类别 --format json
       orient evaluate --report reports/evaluation.md --levers     # same as: make evaluate
     """
-    from pipeline.evaluate import evaluate as run_evaluation
-    from pipeline.readers import read_labelled
+    from pipeline import realeval
 
     clf = _load(model_path)
+    fields = {"text_field": text_field, "label_field": label_field, "confidence_field": confidence_field}
+    fields.update(role_field=role_field, group_field=group_field)
     per_set: dict[str, dict[str, Any]] = {}
     unusable = 0
-    if files:
-        for file in files:
-            docs, bad = read_labelled(file, (*config.LABELS, "none"))
-            for failure in bad:
-                click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
-            unusable += len(bad) + (not docs)
-            if docs:
-                per_set[str(file)] = run_evaluation(clf, docs)
-            else:
-                click.echo(f"orient: {file} has no usable labelled records.", err=True)
-    else:
-        from pipeline.evalreport import per_set_figures
+    named = list(files)
+    if not files:
+        from pipeline.evalreport import written_figures
 
+        realdev = config.realdev_file()
+        if realdev.exists():
+            named = [realdev]
+            fields["label_field"] = "orientation"
+        else:
+            click.echo(f"orient: no real postings at {realdev}; only the written sets are evaluated.", err=True)
+    for file in named:
+        docs, bad = realeval.read_documents(file, **fields)
+        for failure in bad:
+            click.echo(f"orient: {failure.id} {failure.message}; skipped.", err=True)
+        unusable += len(bad) + (not docs)
+        if docs:
+            per_set[str(file)] = realeval.figures(clf, docs)
+        else:
+            click.echo(f"orient: {file} has no usable labelled records.", err=True)
+    if not files:
         if not config.EVAL_DIR.is_dir():
             raise click.ClickException(f"No evaluation sets at {config.EVAL_DIR}; name labelled files to evaluate on.")
-        per_set = per_set_figures(clf)
+        per_set.update(written_figures(clf))
     if report is not None:
         from pipeline.evalreport import write_report
 
@@ -500,7 +509,7 @@ def evaluate(files: tuple[Path, ...], fmt: str, report: Path | None, levers: boo
         click.echo(json.dumps({"sets": per_set, "article_cv": clf.metadata["cv"]}, ensure_ascii=False, indent=2))
     else:
         for name, figures in per_set.items():
-            click.echo(_set_summary(name, figures))
+            click.echo(realeval.summary(name, figures))
         if not files:
             click.echo(_cv_summary(clf.metadata["cv"], clf.metadata["label_counts"]) + "\n  (recorded at training)")
     if unusable:

@@ -1,8 +1,8 @@
-"""Evaluate a model on labelled documents, and choose its verdict settings on the evaluation sets.
+"""Evaluate a model on labelled documents, and give a trained model its verdict settings.
 
-The evaluation sets (corpus/eval/) are never used to fit weights. They are used, openly, to choose
-the decision threshold, the verdict bands and the signal floor for `insufficient signal`, as the
-model card states; the figures on them are therefore not a blind test.
+The evaluation sets (corpus/eval/) are never used to fit weights or to choose settings: the verdict
+settings were chosen on real postings (config.VERDICT, the lever study), so figures on the written
+sets are sanity checks.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pipeline.model import LinearModel
 from pipeline.text import tokenize
 
 NONE_LABEL = "none"
-DEFAULT_VERDICT = {"threshold": 0.5, "bands": [0.2, 0.4, 0.6, 0.8], "signal_weight": 0.0, "min_signal_terms": 2, "gate": 0.0}
+DEFAULT_VERDICT = {**config.VERDICT, "signal_weight": 0.0, "gate": 0.0}
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Scored:
 
 def read_eval_set(name: str) -> list[tuple[str, str, str]]:
     """Read one evaluation set as (id, text, label) triples."""
-    path = config.EVAL_DIR / config.EVAL_SETS.get(name, config.SEALED_SET if name == "sealed" else name)
+    path = config.EVAL_DIR / config.EVAL_FILES.get(name, name)
     with path.open(encoding="utf-8") as fh:
         return [(r["id"], r["text"], r["label"]) for r in map(json.loads, fh)]
 
@@ -64,74 +64,13 @@ def abstains(s: Scored, verdict: dict[str, Any]) -> bool:
     return s.gate < verdict["gate"] or _signal(s, verdict["signal_weight"]) < verdict["min_signal_terms"]
 
 
-def choose_verdict(scored: dict[str, list[Scored]], weights: Sequence[float]) -> dict[str, Any]:
-    """Choose threshold, bands and signal floor on the evaluation sets (rules stated in the model card)."""
-    oriented = [s for name, docs in scored.items() if name != "neutral" for s in docs]
-    neutral = scored.get("neutral", [])
-    # Threshold: the one that maximises the mean macro-F1 of the oriented sets; ties go nearest 0.5.
-    best_t, best_f1 = 0.5, -1.0
-    for step in range(30, 71):
-        t = step / 100
-        f1 = sum(
-            classification_figures([s.gold for s in docs], ["marketing" if s.probability >= t else "sales" for s in docs])[
-                "macro_f1"
-            ]
-            for name, docs in scored.items()
-            if name != "neutral"
-        )
-        if f1 > best_f1 + 1e-12 or (abs(f1 - best_f1) <= 1e-12 and abs(t - 0.5) < abs(best_t - 0.5)):
-            best_t, best_f1 = t, f1
-    # Abstaining: the gate must say the text speaks of orientation, and enough terms must carry weight.
-    # Take the setting that abstains on most neutral texts while abstaining on under 5% of each other set.
-    ranked = sorted(abs(w) for w in weights)
-    best_key: tuple[bool, float, float] | None = None
-    chosen: dict[str, Any] = {}
-    for q in (0.5, 0.7, 0.9):  # a signal term is among the stronger half, so evidence shown is evidence
-        cut = ranked[int(len(ranked) * q)] if ranked else 0.0
-        for floor in (2, 3):  # one strong term alone is not a verdict
-            for g in [x / 100 for x in range(0, 100, 5)]:
-                trial = {"signal_weight": cut, "min_signal_terms": floor, "gate": g}
-                neutral_rate = sum(abstains(s, trial) for s in neutral) / max(1, len(neutral))
-                oriented_rate = sum(abstains(s, trial) for s in oriented) / max(1, len(oriented))
-                worst_set = max(
-                    sum(abstains(s, trial) for s in docs) / max(1, len(docs))
-                    for name, docs in scored.items()
-                    if name != "neutral"
-                )
-                key = (worst_set < 0.05, neutral_rate - oriented_rate, -g)
-                if best_key is None or key > best_key:
-                    best_key, chosen = key, trial
-
-    # Bands: "balanced" is the narrowest half-width around the threshold outside which 95% of the
-    # oriented documents are right; "strongly" starts where 98% are right.
-    def accuracy_outside(width: float) -> float:
-        outside = [s for s in oriented if abs(s.probability - best_t) >= width]
-        right = [s for s in outside if (s.probability >= best_t) == (s.gold == "marketing")]
-        return len(right) / len(outside) if outside else 1.0
-
-    inner = next((w for w in (0.05, 0.1, 0.15, 0.2) if accuracy_outside(w) >= 0.95), 0.2)
-    outer = next((w for w in (0.2, 0.25, 0.3, 0.35, 0.4) if w > inner and accuracy_outside(w) >= 0.98), 0.4)
-    bands = [
-        round(max(0.01, best_t - outer), 2),
-        round(best_t - inner, 2),
-        round(best_t + inner, 2),
-        round(min(0.99, best_t + outer), 2),
-    ]
-    return {
-        "threshold": best_t,
-        "bands": bands,
-        "signal_weight": round(chosen["signal_weight"], 6),
-        "min_signal_terms": chosen["min_signal_terms"],
-        "gate": chosen["gate"],
-    }
-
-
 def verdict_settings(linear: LinearModel) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verdict settings chosen on the evaluation sets, and the headline figures there (defaults without them)."""
-    if not all((config.EVAL_DIR / f).exists() for f in config.EVAL_SETS.values()):
-        return dict(DEFAULT_VERDICT), {}
-    scored = {name: score_raw(linear, read_eval_set(name)) for name in config.EVAL_SETS}
-    verdict = choose_verdict(scored, linear.weights)
+    """The verdict settings (config.VERDICT, with the model's own strong-term weight) and the figures on the written sets."""
+    ranked = sorted(abs(w) for w in linear.weights)
+    # A signal term is among the stronger half of the vocabulary, so evidence shown is evidence.
+    verdict = {**config.VERDICT, "signal_weight": round(ranked[len(ranked) // 2], 6) if ranked else 0.0}
+    names = [n for n in config.EVAL_SETS if (config.EVAL_DIR / config.EVAL_SETS[n]).exists()]
+    scored = {name: score_raw(linear, read_eval_set(name)) for name in names}
     return verdict, headline(scored, verdict)
 
 

@@ -1,265 +1,243 @@
-"""The lever study: each way of improving the model, measured on the same folds and evaluation sets.
+"""The lever study: every design choice of the model, measured on real postings and on the written sets side by side.
 
-Every variant is trained without the evaluation sets; its setting is chosen by grouped CV over its
-own training data. The table this produces is part of reports/evaluation.md, so each decision
-recorded there (kept or dropped) can be checked by re-running `make evaluate`.
+Real postings (../shared/realdev/, when present) decide; the sets written for the project are sanity
+checks beside them. Each variant changes one lever of the shipped design and is trained in memory on the
+project's own data only (never on the real postings), then scored under the shipped verdict settings.
+A lever that helps the written sets and hurts real text is dropped.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline import config
-from pipeline.corpus import read_passages, rule_label
-from pipeline.evaluate import Scored, choose_verdict, headline, read_eval_set, score_raw
-from pipeline.metrics import brier, classification_figures
-from pipeline.train import (
-    TrainingSet,
-    _cv_tokenize,
-    corpus_set,
-    fit,
-    folds,
-    grid,
-    grouped_cv_predictions,
-    neutral_texts,
-    out_of_fold_figures,
-    select,
-    training_set,
-)
+from pipeline.metrics import classification_figures
+from pipeline.train import GATE_PARAMS, GRID, TrainingSet, article_cv, fit, grid, neutral_texts, training_set
 
-ORIENTED_SETS = ("postings", "plans", "hard")
+WRITTEN_SETS = ("postings", "plans", "hard", "realistic", "sealed")
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One configuration of the lever study."""
+    """One configuration of the study: the shipped design with some levers moved."""
 
     key: str
     description: str
-    data: Callable[[], TrainingSet]
-    mask: bool
-    predictor: str = "linear"  # linear | three-class | char-ngrams
-    gate: bool = False  # also train the orientation gate on the neutral passages
+    sources: dict[str, bool] = field(default_factory=dict)  # training_set's switches: supplement, lexicon, documents
+    params: dict[str, Any] = field(default_factory=dict)  # hyper-parameters that differ from the shipped GRID
+    mask_department: bool = False
+    tokenizer: str = "shipped"  # shipped | whole-text (no sections left out) | single-characters (kept as terms)
+    gate: float | None = None  # the gate threshold, if not the shipped one
     decision: str = ""
 
 
-def _rule_labelled() -> TrainingSet:
-    chosen = []
-    for p in read_passages():
-        if p.kind != "clause":
-            continue
-        label, _ = rule_label(p.text)
-        if label in config.LABELS:
-            chosen.append((p.original, label, f"article-{p.article}"))
-    return TrainingSet([c[0] for c in chosen], [c[1] for c in chosen], [c[2] for c in chosen])
-
-
-def _with_supplement() -> TrainingSet:
-    return training_set(lexicon=False)
-
-
 VARIANTS = (
+    Variant("S", "the shipped design: articles + concept lists + documents, sections, no masking", decision="shipped"),
     Variant(
         "A",
-        "articles, first-pass rule labels",
-        _rule_labelled,
-        False,
-        decision="dropped: its article CV is scored against its own rule labels (circular); the rules "
-        "mislabel contrasts and relationship sentences, which ORIENTATION.md forbids",
+        "articles alone (with the concept lists)",
+        {"documents": False},
+        decision="dropped: the essays do not speak the register of postings",
     ),
-    Variant("B", "articles, reviewed clause labels (the foundation model)", corpus_set, False, decision="baseline"),
     Variant(
-        "C",
-        "B + department words masked",
-        corpus_set,
-        True,
-        decision="kept (in E): judged on set (c), where it gains; it costs some article CV, whose essays are about those words",
+        "B",
+        "S + the old supplement (short tidy passages)",
+        {"supplement": True},
+        decision="dropped: it took the written sets to 1.000 and takes real postings down",
     ),
-    Variant("D", "B + supplementary passages", _with_supplement, False, decision="kept (in E): the largest gain on every set"),
-    Variant("E", "D + department words masked", _with_supplement, True, decision="kept"),
+    Variant("C", "S without the concept lists", {"lexicon": False}, decision="kept the lists: they cost nothing on real text"),
+    Variant(
+        "D",
+        "S + department words masked (销售, 营销 …)",
+        mask_department=True,
+        decision="dropped: 销售目标, 销售业绩 lose their meaning; see the title-flip figures for what the model learned",
+    ),
+    Variant(
+        "E",
+        "S scoring the whole text (company introduction and benefits kept)",
+        tokenizer="whole-text",
+        decision="sections kept: boilerplate dilutes real postings",
+    ),
     Variant(
         "F",
-        "E + neutral passages as a third class",
-        _with_supplement,
-        True,
-        "three-class",
-        decision="dropped: lower article CV; the neutral passages serve better as the gate (I)",
+        "S keeping single characters as terms",
+        tokenizer="single-characters",
+        decision="dropped: fragments as evidence, and no gain",
     ),
-    Variant(
-        "G",
-        "E + character 2–3-grams beside the words",
-        _with_supplement,
-        True,
-        "char-ngrams",
-        decision="dropped: +0.02 article CV (one article moves it by ±0.03) and no change on a–c, at the price of "
-        "evidence that no longer maps to words and a scorer that needs scikit-learn",
-    ),
-    Variant(
-        "H",
-        "E + the articles' concept lists as one-term training documents",
-        training_set,
-        True,
-        decision="kept (in I): wins back the article CV that masking costs (above B), no change on a–c",
-    ),
-    Variant(
-        "I",
-        "H + orientation gate trained on the neutral passages (the shipped model)",
-        training_set,
-        True,
-        gate=True,
-        decision="kept: the only variant that says `insufficient signal` for set (d) without abstaining on a–c",
-    ),
+    Variant("G", "S with unigrams only", params={"ngram_range": (1, 1)}),
+    Variant("H", "S with C = 1", params={"C": 1.0}),
+    Variant("I", "S with C = 10", params={"C": 10.0}),
+    Variant("J", "S without class weights", params={"class_weight": None}),
+    Variant("K", "S with the gate at 0.4 (abstains less)", gate=0.4),
+    Variant("L", "S with the gate at 0.6 (abstains more)", gate=0.6),
+    Variant("M", "S without the gate", gate=0.0),
 )
-# A smaller grid keeps the study to minutes; the shipped model searches the full one.
-STUDY_GRID: dict[str, list[Any]] = {
-    "C": [3.0, 30.0],
-    "ngram_range": [(1, 2)],
-    "sublinear_tf": [True, False],
-    "class_weight": ["balanced", None],
+
+
+def _whole_text_tokens(text: str) -> list[str]:
+    from pipeline.text import _normalise_fast, _segmenter, terms_of
+
+    return terms_of(_segmenter().cut(_normalise_fast(text)))
+
+
+def _single_character_tokens(text: str) -> list[str]:
+    from pipeline.sections import scored_text
+    from pipeline.text import _normalise_fast, _segmenter, stop_words
+
+    out = []
+    for token in _segmenter().cut(_normalise_fast(scored_text(text))):
+        token = token.strip().lower()
+        if token and any(ch.isalpha() for ch in token) and token not in stop_words():
+            out.append(token)
+    return out
+
+
+_TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
+    "whole-text": _whole_text_tokens,
+    "single-characters": _single_character_tokens,
 }
 
 
-def _probabilities(variant: Variant, params: dict[str, Any], data: TrainingSet, texts: Sequence[str]) -> list[float]:
-    """P(marketing) for texts from a model of this variant fitted on data."""
-    if variant.predictor == "linear":
-        pipe = fit(params, data, cached=True)
-        col = list(pipe.classes_).index("marketing")
-        return [float(p[col]) for p in pipe.predict_proba(list(texts))]
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, Pipeline
+def _memo(tokenizer: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    cache: dict[str, tuple[str, ...]] = {}
 
-    from pipeline.model import build_pipeline
-    from pipeline.text import normalise
+    def tokens(text: str) -> list[str]:
+        if text not in cache:
+            cache[text] = tuple(tokenizer(text))
+        return list(cache[text])
 
-    base = build_pipeline({**params, "tokenizer": _cv_tokenize})
-    if variant.predictor == "char-ngrams":
-        union = FeatureUnion(
-            [
-                ("words", base.named_steps["tfidf"]),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), preprocessor=normalise)),
-            ]
-        )
-        pipe = Pipeline([("features", union), ("clf", base.named_steps["clf"])])
-        pipe.fit(data.texts, data.labels)
-        col = list(pipe.classes_).index("marketing")
-        return [float(p[col]) for p in pipe.predict_proba(list(texts))]
-    neutral = neutral_texts()
-    pipe = Pipeline([("tfidf", base.named_steps["tfidf"]), ("clf", LogisticRegression(C=params["C"], max_iter=5000))])
-    pipe.fit(data.texts + neutral, data.labels + [config.NEUTRAL] * len(neutral))
-    classes = list(pipe.classes_)
-    m, s = classes.index("marketing"), classes.index("sales")
-    return [float(p[m] / (p[m] + p[s])) for p in pipe.predict_proba(list(texts))]
+    return tokens
 
 
-def _article_cv(variant: Variant, params: dict[str, Any], data: TrainingSet) -> float:
-    articles = sorted(g for g in set(data.groups) if g.startswith("article-"))
-    if variant.predictor == "linear":
-        pred = grouped_cv_predictions(params, data, articles)
+@dataclass
+class Trained:
+    """A variant's fitted model and gate, as plain probability functions."""
+
+    probability: Callable[[Sequence[str]], list[float]]
+    gate: Callable[[Sequence[str]], list[float]]
+    gate_threshold: float
+
+
+def train_variant(variant: Variant, extra: TrainingSet | None = None) -> tuple[Trained, TrainingSet, dict[str, Any]]:
+    """Fit a variant in memory (plus `extra` labelled texts, for the learning curve); nothing is written."""
+    data = training_set(**{"supplement": False, "lexicon": True, "documents": True, **variant.sources})
+    if extra is not None:
+        data = TrainingSet(list(data.texts), list(data.labels), list(data.groups)).extend(extra)
+    base = next(iter(grid(variant.mask_department)))
+    params = {**base, **{k: v[0] for k, v in GRID.items()}, **variant.params}
+    if variant.tokenizer != "shipped":
+        params["tokenizer"] = _memo(_TOKENIZERS[variant.tokenizer])
+        pipe = fit_with_tokenizer(params, data)
     else:
-        pred = [None] * len(data.texts)
-        for train, test in folds(data.groups, articles):
-            probs = _probabilities(variant, params, data.subset(train), [data.texts[i] for i in test])
-            for i, p in zip(test, probs, strict=True):
-                pred[i] = "marketing" if p >= 0.5 else "sales"
-    return out_of_fold_figures(data.labels, pred)["macro_f1"]
+        pipe = fit(params, data, cached=True)
+    neutral = neutral_texts(documents=variant.sources.get("documents", True), supplement=variant.sources.get("supplement", False))
+    gate_params = {**GATE_PARAMS, **({"tokenizer": params["tokenizer"]} if "tokenizer" in params else {})}
+    gate_data = TrainingSet(data.texts + neutral, ["oriented"] * len(data.texts) + ["none"] * len(neutral))
+    gate_pipe = fit_with_tokenizer(gate_params, gate_data) if "tokenizer" in gate_params else fit(GATE_PARAMS, gate_data, cached=True)
+    col = list(pipe.classes_).index("marketing")
+    gcol = list(gate_pipe.classes_).index("oriented")
+    trained = Trained(
+        lambda texts: [float(p[col]) for p in pipe.predict_proba(list(texts))],
+        lambda texts: [float(p[gcol]) for p in gate_pipe.predict_proba(list(texts))],
+        config.VERDICT["gate"] if variant.gate is None else variant.gate,
+    )
+    return trained, data, params
 
 
-def run_variant(variant: Variant) -> dict[str, Any]:
-    """Train one variant, then measure it on the article folds and on every evaluation set."""
-    from pipeline.model import LinearModel
+def fit_with_tokenizer(params: dict[str, Any], data: TrainingSet) -> Any:
+    """Fit a pipeline whose tokenizer is given in params (not cached by the training module)."""
+    from pipeline.model import build_pipeline
 
-    data = variant.data()
-    params, _ = select(data, grid(variant.mask, STUDY_GRID))
-    sets = {name: read_eval_set(name) for name in config.EVAL_SETS}
-    scored: dict[str, list[Scored]] = {}
-    linear = None
-    if variant.predictor == "linear":
-        gate = None
-        if variant.gate:
-            from pipeline.train import fit_gate, neutral_texts
-
-            gate = LinearModel.from_pipeline(fit_gate(data.texts, neutral_texts()), "oriented")
-        linear = LinearModel.from_pipeline(fit(params, data, cached=True), gate=gate)
-    for name, docs in sets.items():
-        probs = _probabilities(variant, params, data, [t for _, t, _ in docs])
-        if linear is None:
-            scored[name] = [Scored(d[0], d[2], p, ()) for d, p in zip(docs, probs, strict=True)]
-        else:
-            scored[name] = score_raw(linear, docs)
-    at_half = {
-        name: classification_figures(
-            [s.gold for s in scored[name]], ["marketing" if s.probability >= 0.5 else "sales" for s in scored[name]]
-        )["macro_f1"]
-        for name in ORIENTED_SETS
-    }
-    row: dict[str, Any] = {
-        "key": variant.key,
-        "description": variant.description,
-        "decision": variant.decision,
-        "n_train": len(data.texts),
-        "setting": {k: v for k, v in params.items() if k != "stop_words"},
-        "article_cv_macro_f1": _article_cv(variant, params, data),
-        "macro_f1_at_0.5": at_half,
-        "brier": _brier([s for name in ORIENTED_SETS for s in scored[name]]),
-    }
-    if linear is not None:
-        verdict = choose_verdict(scored, linear.weights)
-        row["chosen"] = verdict
-        row["headline"] = headline(scored, verdict)
-    return row
+    pipe = build_pipeline(params)
+    pipe.fit(data.texts, data.labels)
+    return pipe
 
 
-def _brier(scored: Sequence[Scored]) -> float:
-    return brier([s.gold for s in scored], [s.probability for s in scored])
+def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple[str, str, str]]]) -> dict[str, Any]:
+    """Real-text figures (when real documents are given) and macro-F1 on each written set."""
+    from pipeline.realeval import COUNTED_CONFIDENCE, counted
+
+    out: dict[str, Any] = {}
+    if real:
+        texts = [d.text for d in real]
+        probs = trained.probability(texts)
+        gates = trained.gate(texts)
+        side = ["marketing" if p >= 0.5 else "sales" for p in probs]
+        abstain = [g < trained.gate_threshold for g in gates]
+        main = [i for i, d in enumerate(real) if counted(d)]
+        role = [i for i, d in enumerate(real) if d.role in config.LABELS]
+        neutral = [i for i, d in enumerate(real) if d.label == "neutral" and d.confidence in COUNTED_CONFIDENCE]
+        out["real_f1"] = classification_figures([real[i].label for i in main], [side[i] for i in main])["macro_f1"]
+        out["title_f1"] = classification_figures([real[i].role for i in role], [side[i] for i in role])["macro_f1"]
+        out["abstain_oriented"] = sum(abstain[i] for i in main) / max(1, len(main))
+        out["abstain_neutral"] = sum(abstain[i] for i in neutral) / max(1, len(neutral))
+    for name, docs in written.items():
+        probs = trained.probability([t for _, t, _ in docs])
+        gold = [label for _, _, label in docs]
+        pairs = [(g, "marketing" if p >= 0.5 else "sales") for g, p in zip(gold, probs, strict=True) if g in config.LABELS]
+        out[name] = classification_figures([g for g, _ in pairs], [p for _, p in pairs])["macro_f1"]
+    return out
 
 
-def grid_levers(data: TrainingSet, mask: bool = True) -> list[dict[str, Any]]:
-    """For each value of each searched hyper-parameter, the best grouped-CV macro-F1 it reaches."""
-    scores = []
-    for params in grid(mask):
-        scores.append((params, out_of_fold_figures(data.labels, grouped_cv_predictions(params, data))["macro_f1"]))
+def written_sets() -> dict[str, list[tuple[str, str, str]]]:
+    """The project's written evaluation sets that exist, as (id, text, label)."""
+    from pipeline.evaluate import read_eval_set
+
+    names = [n for n in WRITTEN_SETS if (config.EVAL_DIR / config.EVAL_FILES[n]).exists()]
+    return {n: read_eval_set(n) for n in names}
+
+
+def run(real: Sequence[Any], progress: Callable[[str], None] = lambda _: None) -> list[dict[str, Any]]:
+    """Train and measure every variant; leave-one-article-out CV for the shipped one."""
+    written = written_sets()
     rows = []
-    for key in ("C", "ngram_range", "sublinear_tf", "class_weight"):
-        values = []
-        for params, _ in scores:
-            if params[key] not in values:
-                values.append(params[key])
-        for value in values:
-            best = max(score for params, score in scores if params[key] == value)
-            rows.append(
-                {"parameter": key, "value": list(value) if isinstance(value, tuple) else value, "best_grouped_cv_macro_f1": best}
-            )
+    for variant in VARIANTS:
+        progress(f"lever study: {variant.key} ({variant.description})")
+        trained, data, params = train_variant(variant)
+        row = {"key": variant.key, "description": variant.description, "decision": variant.decision, "n_train": len(data.texts)}
+        row.update(measure(trained, real, written))
+        if variant.key == "S":
+            row["article_cv"] = article_cv(params, data)["macro_f1"]
+        rows.append(row)
     return rows
 
 
-def platt(scored_train: Sequence[tuple[float, str]], scored_eval: Sequence[Scored]) -> dict[str, float]:
-    """Brier on the evaluation sets before and after Platt scaling fitted on out-of-fold training probabilities."""
-    from sklearn.linear_model import LogisticRegression
+def learning_curve(
+    real: Sequence[Any], sizes: Sequence[int] = (0, 25, 50, 100, 200), folds: int = 5, seed: int = 20261203
+) -> list[dict[str, Any]]:
+    """What a user's own labels buy: k-fold over the real documents, the shipped design plus n of the other folds' documents.
 
-    def logit(p: float) -> float:
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        return math.log(p / (1 - p))
+    Trains in memory only; no model trained on these documents is written anywhere.
+    """
+    import random
 
-    cal = LogisticRegression(C=1e6, max_iter=1000)
-    cal.fit([[logit(p)] for p, _ in scored_train], [g for _, g in scored_train])
-    col = list(cal.classes_).index("marketing")
-    after = [float(cal.predict_proba([[logit(s.probability)]])[0][col]) for s in scored_eval]
-    return {
-        "brier_before": _brier(scored_eval),
-        "brier_after": brier([s.gold for s in scored_eval], after),
-    }
+    from pipeline.realeval import counted
+
+    usable = [d for d in real if d.label in config.LABELS]
+    order = list(range(len(usable)))
+    random.Random(seed).shuffle(order)
+    fold_of = {i: k % folds for k, i in enumerate(order)}
+    shipped = next(v for v in VARIANTS if v.key == "S")
+    rows = []
+    for n in sizes:
+        gold: list[str] = []
+        pred: list[str] = []
+        for k in range(folds):
+            test = [usable[i] for i in order if fold_of[i] == k]
+            pool = [usable[i] for i in order if fold_of[i] != k][:n]
+            extra = TrainingSet([d.text for d in pool], [d.label for d in pool], [f"user-{j % 5}" for j in range(len(pool))])
+            trained, _, _ = train_variant(shipped, extra if pool else None)
+            scored = [d for d in test if counted(d)]
+            gold += [d.label for d in scored]
+            pred += ["marketing" if p >= 0.5 else "sales" for p in trained.probability([d.text for d in scored])]
+        rows.append({"added": n, "macro_f1": classification_figures(gold, pred)["macro_f1"], "n": len(gold)})
+    return rows
 
 
-def out_of_fold_probabilities(params: dict[str, Any], data: TrainingSet) -> list[tuple[float, str]]:
-    """(P(marketing), gold) for every training document, each from a model that did not see its group."""
-    out: list[tuple[float, str]] = []
-    for train, test in folds(data.groups):
-        pipe = fit(params, data.subset(train), cached=True)
-        col = list(pipe.classes_).index("marketing")
-        probs = pipe.predict_proba([data.texts[i] for i in test])
-        out += [(float(p[col]), data.labels[i]) for i, p in zip(test, probs, strict=True)]
-    return out
+def realdev_path() -> Path | None:
+    """The real-postings development set, if this checkout sits beside it (or ORIENT_REALDEV names it)."""
+    path = config.realdev_file()
+    return path if path.exists() else None

@@ -83,19 +83,25 @@ def term_record(term: str, count: int, contribution: float, spans: tuple[tuple[i
 
 
 def score_record(
-    label: str,
+    side: str,
     probability: float,
     verdict: str,
+    reason: str | None,
     signal_terms: int,
     orientation_signal: float,
     sales: list[dict[str, Any]],
     marketing: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """A scored text as a JSON-ready record: the one shape of `Result.to_dict` and of pipeline.batch."""
+    """A scored text as a JSON-ready record: the one shape of `Result.to_dict` and of pipeline.batch.
+
+    An abstaining verdict has no label (None), so that counting records by label never counts a text
+    orient declined to judge; `reason` then names the check that decided.
+    """
     return {
-        "label": label,
+        "label": None if reason else side,
         "marketing_probability": round(probability, 4),
         "verdict": verdict,
+        "reason": reason,
         "signal_terms": signal_terms,
         "orientation_signal": round(orientation_signal, 4),
         "evidence": {"sales": sales, "marketing": marketing},
@@ -167,13 +173,19 @@ class Pulls:
 class Result:
     """The score of one text."""
 
-    label: str
+    side: str  # the side of the decision threshold P(marketing) falls on, even when the verdict abstains
     marketing_probability: float
     verdict: str
     signal_terms: int
     pulls: Pulls = field(repr=False)
     sentences: tuple[SentenceScore, ...] = field(default=())
     orientation_signal: float = 1.0  # the gate's P(the text speaks of orientation at all)
+    reason: str | None = None  # why the verdict is `insufficient signal`: the check that decided
+
+    @property
+    def label(self) -> str | None:
+        """`sales` or `marketing`; None when the verdict is `insufficient signal`."""
+        return None if self.reason else self.side
 
     @cached_property
     def evidence(self) -> tuple[Evidence, ...]:
@@ -192,9 +204,10 @@ class Result:
     def to_dict(self, limit: int = 10) -> dict[str, Any]:
         """A JSON-ready record (Chinese stays Chinese when dumped with ensure_ascii=False)."""
         record = score_record(
-            self.label,
+            self.side,
             self.marketing_probability,
             self.verdict,
+            self.reason,
             self.signal_terms,
             self.orientation_signal,
             self.pulls.records("sales", limit),
@@ -218,6 +231,8 @@ class Classifier:
         self._signal_weight: float = v["signal_weight"]
         self._min_signal: int = v["min_signal_terms"]
         self._gate: float = v.get("gate", 0.0)
+        self._floor_reason = f"fewer than {self._min_signal} terms that carry orientation weight"
+        self._gate_reason = f"the orientation gate finds too little orientation language (below {self._gate})"
         # per feature index: does this term count towards the signal floor
         self._strong = [abs(w) >= self._signal_weight for w in linear.weights]
         self._pipeline: Any = None
@@ -228,6 +243,14 @@ class Classifier:
         if self._pipeline is None:
             self._pipeline = load_pipeline(self.path, self.metadata)
         return self._pipeline
+
+    def abstention(self, signal_terms: int, orientation_signal: float = 1.0) -> str | None:
+        """The check that makes the verdict `insufficient signal`, as a sentence; None when the text gets a verdict."""
+        if signal_terms < self._min_signal:
+            return self._floor_reason
+        if orientation_signal < self._gate:
+            return self._gate_reason
+        return None
 
     def verdict(self, probability: float, signal_terms: int, orientation_signal: float = 1.0) -> str:
         """Map a marketing probability and the amount of signal to a verdict."""
@@ -265,7 +288,7 @@ class Classifier:
         """Score an already-tokenized text."""
         p, signal, pulls = self._score(tokens)
         g = self._gate_probability(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, (), g)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, (), g, self.abstention(signal, g))
 
     def explain(self, text: str) -> Result:
         """Score a text and each of its sentences, with every evidence term's spans in the original text."""
@@ -282,7 +305,7 @@ class Classifier:
             sp, ss, se = self._score(tokens[first:k], spans[first:k])
             sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se.evidence()))
         g = self._gate_probability(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, tuple(sentences), g)
+        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, tuple(sentences), g, self.abstention(signal, g))
 
     def score(self, text: str) -> Result:
         """Score one text."""

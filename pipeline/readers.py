@@ -591,22 +591,28 @@ class Labelled:
     label: str
 
 
+def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, str, Any]]:
+    """The records of a .jsonl or .csv file as (where, what, record or Failure), each bad one by its line or row."""
+    name = str(path)
+    if input_format(name, "auto") == "csv":
+        yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES)
+        return
+    try:
+        with path.open("rb") as fh:
+            records = list(_jsonl_records(fh, name, DEFAULT_MAX_BYTES))
+    except OSError as exc:
+        yield name, name, Failure(name, f"cannot be read ({exc.strerror})")
+        return
+    yield from records
+
+
 def read_labelled(
     path: Path, labels: Sequence[str], text_field: str = "text", label_field: str = "label"
 ) -> tuple[list[Labelled], list[Failure]]:
     """Read a labelled .jsonl or .csv file; every bad record is reported by its line or row number."""
-    name = str(path)
-    if input_format(name, "auto") == "csv":
-        records = _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES)
-    else:
-        try:
-            with path.open("rb") as fh:
-                records = iter(list(_jsonl_records(fh, name, DEFAULT_MAX_BYTES)))
-        except OSError as exc:
-            return [], [Failure(name, f"cannot be read ({exc.strerror})")]
     good: list[Labelled] = []
     bad: list[Failure] = []
-    for where, what, record in records:
+    for where, what, record in read_records(path, text_field):
         if isinstance(record, Failure):
             bad.append(record)
             continue

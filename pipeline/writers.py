@@ -10,7 +10,7 @@ import unicodedata
 from typing import Any, BinaryIO, TextIO
 
 FORMATS = ("table", "jsonl", "json", "csv")
-CSV_COLUMNS = ("id", "label", "marketing_probability", "verdict", "signal_terms", "sales_terms", "marketing_terms")
+CSV_COLUMNS = ("id", "label", "marketing_probability", "verdict", "reason", "signal_terms", "sales_terms", "marketing_terms")
 
 
 def display_width(text: str) -> int:
@@ -176,6 +176,7 @@ class CsvWriter(Writer):
                 record["label"],
                 record["marketing_probability"],
                 record["verdict"],
+                record.get("reason"),
                 record["signal_terms"],
                 _terms(record, "sales", 5),
                 _terms(record, "marketing", 5),

@@ -60,18 +60,22 @@ def test_marketing_text_scores_above_sales_text(shipped: Any) -> None:
 @pytest.mark.parametrize("text", [SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT, "", "营销", "销售销售销售"])
 def test_result_fields(shipped: Any, text: str) -> None:
     r = shipped.score(text)
-    assert r.label in ("sales", "marketing")
+    assert r.side in ("sales", "marketing")
     assert 0.0 <= r.marketing_probability <= 1.0
     assert r.verdict in SCALE
     threshold = shipped.metadata["verdict"]["threshold"]
-    assert r.label == ("marketing" if r.marketing_probability >= threshold else "sales")
+    assert r.side == ("marketing" if r.marketing_probability >= threshold else "sales")
+    # An abstaining verdict has no label and names its reason; any other verdict has a label and no reason.
+    assert (r.label is None) == (r.verdict == "insufficient signal") == (r.reason is not None)
+    assert r.label in (None, r.side)
     assert r.explanation
     for e in r.evidence:
         assert e.count >= 1
         assert e.contribution != 0
         assert e.side == ("marketing" if e.contribution > 0 else "sales")
     d = r.to_dict()
-    assert set(d) == {"label", "marketing_probability", "verdict", "signal_terms", "orientation_signal", "evidence"}
+    assert set(d) == {"label", "marketing_probability", "verdict", "reason", "signal_terms", "orientation_signal", "evidence"}
+    assert (d["label"], d["reason"]) == (r.label, r.reason)
     assert 0.0 <= d["orientation_signal"] <= 1.0
     assert set(d["evidence"]) == {"sales", "marketing"}
     assert all(e["contribution"] < 0 for e in d["evidence"]["sales"])

@@ -1,0 +1,135 @@
+"""A posting's structure: its headed sections, and the boilerplate that scoring leaves out.
+
+Real job postings put their orientation in the duties (岗位职责, 工作内容, 职位描述) and surround it
+with company introductions, requirements and benefits that read the same in every posting
+(LABELLING.md: boilerplate is ignored, duties weigh most). The sections are found by their headings
+alone, so the rule is the same for training and scoring texts, costs one regular-expression scan, and
+never guesses at unheaded text: a text without headings is one `body` section and scores as before.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+# Heading words by section kind; longer words first so that 岗位职责 wins over 职责.
+_HEADINGS: dict[str, tuple[str, ...]] = {
+    "intro": ("公司简介", "公司介绍", "企业简介", "企业介绍", "公司概况", "关于我们", "about us", "company profile"),
+    "duties": (
+        "岗位职责",
+        "工作职责",
+        "主要工作职责",
+        "主要职责",
+        "职位职责",
+        "职责描述",
+        "职位描述",
+        "岗位描述",
+        "工作描述",
+        "工作内容",
+        "岗位内容",
+        "工作职能",
+        "具体职责",
+        "职责",
+        "responsibilities",
+        "job description",
+        "duties",
+    ),
+    "requirements": (
+        "任职要求",
+        "岗位要求",
+        "任职资格",
+        "职位要求",
+        "招聘要求",
+        "任职条件",
+        "工作要求",
+        "应聘要求",
+        "职务要求",
+        "素质要求",
+        "其他要求",
+        "人员要求",
+        "应聘条件",
+        "加分项",
+        "要求",
+        "requirements",
+        "qualifications",
+    ),
+    "benefits": (
+        "福利待遇",
+        "薪资待遇",
+        "薪酬福利",
+        "薪资福利",
+        "工资待遇",
+        "薪酬待遇",
+        "其他福利",
+        "公司福利",
+        "我们为您提供",
+        "我们提供",
+        "薪资结构",
+        "薪资标准",
+        "薪资",
+        "福利",
+        "待遇",
+        "工作时间",
+        "上班时间",
+        "工作地点",
+        "工作地址",
+        "公司地址",
+        "面试地址",
+        "面试时间",
+        "联系方式",
+        "联系人",
+        "联系电话",
+        "benefits",
+        "we offer",
+    ),
+}
+# Kinds whose words are left out of scoring: they read alike whatever a posting's orientation.
+BOILERPLATE = frozenset({"intro", "benefits"})
+KINDS = ("body", "intro", "duties", "requirements", "benefits")
+
+_KIND_OF = {word: kind for kind, words in _HEADINGS.items() for word in words}
+_WORDS = "|".join(re.escape(w) for w in sorted(_KIND_OF, key=len, reverse=True))
+# A heading starts a line (or follows a sentence end) and may be numbered; it is bracketed (【福利】), or ends with
+# a colon, or stands alone on its line. "岗位职责/待遇/环境" (one regional site's single
+# heading over the whole posting) is a duties heading: the first word decides.
+_HEADING = re.compile(
+    rf"(?:^|(?<=[\n。；;!！?？]))[ \t\u3000]*(?:[一二三四五六七八九十\d]+[、.．)）]\s*)?"
+    rf"(?:[【\[](?P<bracketed>{_WORDS})[^\n】\]]{{0,8}}[】\]][ \t\u3000]*[:：]?"
+    rf"|(?P<word>{_WORDS})(?:[/、及和与&][^\n:：]{{0,8}})?(?:如下)?(?:[ \t\u3000]*[:：]|[ \t\u3000]*(?=\n|$)))",
+    re.IGNORECASE,
+)
+
+
+class Section(NamedTuple):
+    """One part of a text: its kind and its span [start, end) in the text, heading included."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def sections(text: str) -> list[Section]:
+    """Split a text into its headed sections; text before the first heading (or with none) is `body`."""
+    found = [(m.start(), _KIND_OF[(m.group("word") or m.group("bracketed")).lower()]) for m in _HEADING.finditer(text)]
+    if not found:
+        return [Section("body", 0, len(text))] if text else []
+    out = []
+    if found[0][0] > 0 and text[: found[0][0]].strip():
+        out.append(Section("body", 0, found[0][0]))
+    for (start, kind), (end, _) in zip(found, [*found[1:], (len(text), "")], strict=True):
+        out.append(Section(kind, start, end))
+    return out
+
+
+_NOT_BLANKED = re.compile(r"[^\n]")
+
+
+def scored_text(text: str) -> str:
+    """The text with its boilerplate sections blanked to spaces: same length, so every span still points into `text`."""
+    if not _HEADING.search(text):
+        return text
+    parts = []
+    for section in sections(text):
+        piece = text[section.start : section.end]
+        parts.append(_NOT_BLANKED.sub(" ", piece) if section.kind in BOILERPLATE else piece)
+    return "".join(parts)
