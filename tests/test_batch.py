@@ -76,43 +76,44 @@ def test_rounding_a_chunks_numbers_together_gives_json_round4s_text_for_each() -
 
 
 def test_trigrams_stop_words_repeated_terms_and_empty_documents_score_alike() -> None:
+    # Toy words of two characters: a single character is no term (pipeline.text).
     model = LinearModel(
-        vocabulary={"甲": 0, "乙 丙": 1, "甲 乙 丙": 2, "丙 甲": 3, "丁": 4},
+        vocabulary={"甲甲": 0, "乙乙 丙丙": 1, "甲甲 乙乙 丙丙": 2, "丙丙 甲甲": 3, "丁丁": 4},
         idf=[1.0, 2.0, 3.0, 1.5, 1.25],
         weights=[0.5, -1.0, 2.0, 0.25, -0.5],
         intercept=0.1,
         ngram_range=(1, 3),
         sublinear_tf=True,
-        stop_words=frozenset({"戊"}),
-        gate=LinearModel({"甲": 0, "戊": 1}, [1.0, 2.0], [1.0, -1.0], -0.2, (1, 1), False),
+        stop_words=frozenset({"戊戊"}),
+        gate=LinearModel({"甲甲": 0, "戊戊": 1}, [1.0, 2.0], [1.0, -1.0], -0.2, (1, 1), False),
     )
     verdict = {"threshold": 0.5, "bands": [0.3, 0.45, 0.55, 0.7], "signal_weight": 0.6, "min_signal_terms": 1, "gate": 0.4}
     clf = Classifier(model, {"verdict": verdict}, Path("toy"))
-    # 戊 is a stop word of the model (dropped before n-grams form) and a term of the gate; 己 is a term neither
+    # 戊戊 is a stop word of the model (dropped before n-grams form) and a term of the gate; 己己 is a term neither
     # model knows, which still keeps its neighbours apart; punctuation is no term at all and keeps nothing apart.
     chunk = [
-        list("甲戊乙丙甲乙丙戊"),
+        [c * 2 for c in "甲戊乙丙甲乙丙戊"],
         [],
-        ["戊", "戊"],
-        ["丁"] * 7 + ["甲"],
-        list("丙甲乙丙丁丙己甲"),
-        ["乙", "，", "丙"] * 12,
-        list("乙丙乙丙"),
-        ["甲", "乙"],
+        ["戊戊", "戊戊"],
+        ["丁丁"] * 7 + ["甲甲"],
+        [c * 2 for c in "丙甲乙丙丁丙己甲"],
+        ["乙乙", "，", "丙丙"] * 12,
+        [c * 2 for c in "乙丙乙丙"],
+        ["甲甲", "乙乙"],
     ]
     expected = [clf.score_tokens(terms_of(t)).to_dict(limit=2) for t in chunk]
     assert score_numbered(clf, list(map(term_numbers(clf), chunk)), limit=2) == expected
     assert {model.terms[i]: c for i, c in model.features(terms_of(chunk[0])).items()} == {
-        "甲": 2,
-        "乙 丙": 2,
-        "甲 乙 丙": 2,
-        "丙 甲": 1,
+        "甲甲": 2,
+        "乙乙 丙丙": 2,
+        "甲甲 乙乙 丙丙": 2,
+        "丙丙 甲甲": 1,
     }
 
 
 def _tied_classifier() -> Classifier:
     """Six terms per side, weights 3, 2, 2, 2, 1, 0.5: three tie for a document's second strongest pull."""
-    words = sorted("甲乙丙丁戊己庚辛壬癸子丑")  # feature indices in term order, as scikit-learn numbers them
+    words = sorted(c * 2 for c in "甲乙丙丁戊己庚辛壬癸子丑")  # feature indices in term order, as scikit-learn numbers them
     weights = [3.0, 2.0, 2.0, 2.0, 1.0, 0.5]
     model = LinearModel(
         vocabulary={w: i for i, w in enumerate(words)},

@@ -379,9 +379,9 @@ CASES = [
         lambda t: [_write(t / "en.txt", "Responsible for market research and brand positioning.")],
         0,
         ids=["{tmp}/en.txt"],
-        # A justified verdict: the supplement's mixed Chinese/English lines taught the model these English
-        # words, and the sentence is customer-centred (research, positioning).
-        verdicts={"{tmp}/en.txt": "strongly marketing-oriented"},
+        # A justified verdict: the bilingual training documents taught the model these English words, and
+        # the sentence is customer-centred (research, positioning).
+        verdicts={"{tmp}/en.txt": "marketing-oriented"},
     ),
     Case(
         "Japanese only (kana)",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline import segmenters, text
 from pipeline.errors import OrientError
+from pipeline.sections import scored_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +57,7 @@ def use(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _reference_terms(ref: Any, raw: str) -> list[str]:
-    terms = (text._keep(w) for w in ref.cut(text.normalise(raw)))
+    terms = (text._keep(w) for w in ref.cut(text.normalise(scored_text(raw))))
     return [t for t in terms if t is not None]
 
 
