@@ -108,6 +108,11 @@ class Section(NamedTuple):
     end: int
 
 
+# A sentence or line that starts with a duty (负责…, 1、负责…) ends a company introduction or a benefits list even
+# without a heading: "公司简介：…。负责华南区域经销商管理，完成销售任务。" must not vanish with the introduction.
+_DUTY_START = re.compile(r"(?:(?<=[\n。；;!！?？]))[ \t\u3000]*(?:[一二三四五六七八九十\d]+[、.．)）]\s*)?负责")
+
+
 def sections(text: str) -> list[Section]:
     """Split a text into its headed sections; text before the first heading (or with none) is `body`."""
     found = [(m.start(), _KIND_OF[(m.group("word") or m.group("bracketed")).lower()]) for m in _HEADING.finditer(text)]
@@ -117,7 +122,11 @@ def sections(text: str) -> list[Section]:
     if found[0][0] > 0 and text[: found[0][0]].strip():
         out.append(Section("body", 0, found[0][0]))
     for (start, kind), (end, _) in zip(found, [*found[1:], (len(text), "")], strict=True):
-        out.append(Section(kind, start, end))
+        duty = _DUTY_START.search(text, start, end) if kind in BOILERPLATE else None
+        if duty:
+            out += [Section(kind, start, duty.start()), Section("body", duty.start(), end)]
+        else:
+            out.append(Section(kind, start, end))
     return out
 
 

@@ -102,15 +102,16 @@ def train_tiny(model_path: Path, passages_path: Path, grid: dict[str, list[Any]]
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(pipeline.train, "GRID", grid or SMALL_GRID)
-        # Only the given passages: no supplementary training file, whatever the checkout holds.
-        mp.setattr(config, "SUPPLEMENT_FILE", passages_path.parent / "no-supplement.jsonl", raising=False)
+        # Only the given passages: no documents file, whatever the checkout holds.
+        mp.setattr(config, "DOCUMENTS_FILE", passages_path.parent / "no-documents.jsonl", raising=False)
         return pipeline.train.train(model_path=model_path, passages_path=passages_path, lexicon=False)
 
 
 @pytest.fixture(autouse=True)
-def _no_model_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user's ORIENT_MODEL must not leak into the tests."""
+def _no_model_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A user's ORIENT_MODEL must not leak into the tests, nor the real postings beside the checkout (tests pass without them)."""
     monkeypatch.delenv("ORIENT_MODEL", raising=False)
+    monkeypatch.setenv("ORIENT_REALDEV", str(tmp_path / "no-realdev.jsonl"))
 
 
 @pytest.fixture(scope="session")

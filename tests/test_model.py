@@ -74,7 +74,7 @@ def test_labels_follow_the_sklearn_probability_and_the_stored_threshold(tiny_mod
     col = _marketing_column(clf.pipeline)
     for text in PROBE_TEXTS:
         p = float(clf.pipeline.predict_proba([text])[0][col])
-        assert clf.score(text).label == ("marketing" if p >= threshold else "sales"), text
+        assert clf.score(text).side == ("marketing" if p >= threshold else "sales"), text
 
 
 def test_the_stored_tokenizer_is_the_package_function(tiny_model: Path) -> None:
@@ -87,7 +87,7 @@ def test_the_tiny_model_learns_its_corpus(tiny_model: Path) -> None:
     for rows in TINY_ARTICLES.values():
         for label, text in rows:
             if label != "neutral":
-                assert clf.score(text).label == label, text
+                assert clf.score(text).side == label, text
 
 
 def _flip_one_byte(path: Path) -> None:
@@ -222,7 +222,7 @@ def test_training_is_deterministic(tiny_model: Path, tiny_passages: Path, tmp_pa
     script = (
         "import sys, pathlib, pipeline.train as t\n"
         f"t.GRID = {SMALL_GRID!r}\n"
-        "t.config.SUPPLEMENT_FILE = pathlib.Path(sys.argv[2]).parent / 'no-supplement.jsonl'\n"
+        "t.config.DOCUMENTS_FILE = pathlib.Path(sys.argv[2]).parent / 'no-documents.jsonl'\n"
         "t.train(model_path=pathlib.Path(sys.argv[1]), passages_path=pathlib.Path(sys.argv[2]), lexicon=False)\n"
     )
     seed = "12345" if os.environ.get("PYTHONHASHSEED") != "12345" else "54321"
