@@ -360,7 +360,17 @@ class _Chunk:
             side.per_document([term_record(terms[f], c, s, None) for f, c, s in side.pulls()]) for side in self.sides
         )
         return list(
-            map(score_record, self.labels, self.probabilities, self.verdicts, self.reasons, self.signals, self.gates, sales, marketing)
+            map(
+                score_record,
+                self.labels,
+                self.probabilities,
+                self.verdicts,
+                self.reasons,
+                self.signals,
+                self.gates,
+                sales,
+                marketing,
+            )
         )
 
     def json_lines(self, ids: list[str]) -> list[str]:

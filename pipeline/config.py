@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
@@ -41,12 +42,13 @@ REALDEV_DEFAULT = ROOT.parent / "shared" / "realdev" / "postings.jsonl"
 # - bands: strongly sales < b0 <= sales < b1 <= balanced < b2 <= marketing < b3 <= strongly marketing;
 # - gate: below this P(the text speaks of orientation) the verdict is `insufficient signal`;
 # - min_signal_terms: fewer occurrences than this of terms whose |weight| is in the stronger half, likewise.
-VERDICT = {"threshold": 0.5, "bands": [0.35, 0.45, 0.55, 0.65], "gate": 0.45, "min_signal_terms": 2}
+VERDICT: dict[str, Any] = {"threshold": 0.5, "bands": [0.35, 0.45, 0.55, 0.65], "gate": 0.45, "min_signal_terms": 2}
 
 
 def realdev_file() -> Path:
     """The real-postings development set: ORIENT_REALDEV, or ../shared/realdev/postings.jsonl beside the checkout."""
     return Path(os.environ.get("ORIENT_REALDEV") or REALDEV_DEFAULT)
+
 
 MODEL_NAME = "orientation"
 LABELS = ("sales", "marketing")

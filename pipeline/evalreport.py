@@ -51,7 +51,8 @@ def real_section(name: str, f: dict[str, Any]) -> str:
         f"| macro-F1 by job title ({t.get('n', 0)} sales/marketing titles) | **{t['macro_f1']:.3f}** | ≥ {TARGETS['title_f1']} |"
         if t
         else "| macro-F1 by job title | – | |",
-        f"| insufficient signal, sales/marketing documents | **{_pct(o['insufficient_signal'])}** | ≤ {TARGETS['abstain_oriented']:.0%} |",
+        f"| insufficient signal, sales/marketing documents | **{_pct(o['insufficient_signal'])}** | "
+        f"≤ {TARGETS['abstain_oriented']:.0%} |",
         f"| insufficient signal, neutral documents ({f.get('neutral', {}).get('n', 0)}) | "
         f"**{_pct(f.get('neutral', {}).get('insufficient_signal'))}** | ≥ {TARGETS['abstain_neutral']:.0%} |",
         f"| macro-F1 on the documents that get a verdict | {o['macro_f1_answered']:.3f} | |"
@@ -61,9 +62,10 @@ def real_section(name: str, f: dict[str, Any]) -> str:
         f"| Brier score | {o['brier']:.3f} | |",
     ]
     if t:
-        lines.append(
-            f"| a perfect reader of the text, scored against the titles | {t['gold_text_macro_f1']:.3f} | (the by-title ceiling) |"
-        )
+        ceiling = t["gold_text_macro_f1"]
+        lines.append(f"| a perfect reader of the text, scored against the titles | {ceiling:.3f} | (the by-title ceiling) |")
+    if f.get("single_character_evidence") is not None:
+        lines.append(f"| single-character terms among the evidence shown | {_pct(f['single_character_evidence'])} | |")
     if "title_disagrees" in f:
         td = f["title_disagrees"]
         lines.append(f"| accuracy where the title names the other department ({td['n']}) | {_pct(td['accuracy'])} | |")

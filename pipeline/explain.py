@@ -83,6 +83,20 @@ class Explained:
         return [m for s in self.sentences for m in s.marks]
 
 
+SECTION_TITLES = {
+    "body": "text",
+    "intro": "company introduction (left out of scoring)",
+    "duties": "duties",
+    "requirements": "requirements",
+    "benefits": "pay and benefits (left out of scoring)",
+}
+
+
+def section_title(kind: str) -> str:
+    """How a posting section is named to a reader, saying when scoring leaves it out."""
+    return SECTION_TITLES.get(kind, kind)
+
+
 def weight_of(clf: Classifier, term: str) -> float:
     """The model's weight for a term (positive towards marketing); 0.0 for a term it does not know."""
     index = clf.linear.vocabulary.get(term)
@@ -267,7 +281,11 @@ def render_terminal(ex: Explained, color: bool) -> str:
     legend_mkt = click.style(" marketing ", fg="black", bg=_COLOURS["marketing"]) if color else "[+marketing]"
     lines.append(f"terms: {legend_sales} {legend_mkt}   each sentence: its own orientation and P(marketing)")
     lines.append("")
+    shown = "body"
     for n, view in enumerate(ex.sentences, start=1):
+        if view.score.section != shown:
+            shown = view.score.section
+            lines.append(f"    ── {section_title(shown)} ──")
         tag = _tag(view)
         lines.append(f"{n:>3} {paint(tag, view.orientation)}  {_styled_sentence(view, color)}")
     lines.append("")
@@ -277,6 +295,8 @@ def render_terminal(ex: Explained, color: bool) -> str:
         f"signal terms {r.signal_terms}"
     )
     lines.append(f"  {r.explanation}")
+    if r.reason:
+        lines.append(f"  Why: {r.reason}.")
     for side in SIDES:
         lines.append("")
         lines.append(paint(f"top {side} terms", side, bold=True) + "  (count, model weight, pull on this document)")

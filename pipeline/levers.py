@@ -123,7 +123,8 @@ class Trained:
 
 def train_variant(variant: Variant, extra: TrainingSet | None = None) -> tuple[Trained, TrainingSet, dict[str, Any]]:
     """Fit a variant in memory (plus `extra` labelled texts, for the learning curve); nothing is written."""
-    data = training_set(**{"supplement": False, "lexicon": True, "documents": True, **variant.sources})
+    switches = {"supplement": False, "lexicon": True, "documents": True, **variant.sources}
+    data = training_set(supplement=switches["supplement"], lexicon=switches["lexicon"], documents=switches["documents"])
     if extra is not None:
         data = TrainingSet(list(data.texts), list(data.labels), list(data.groups)).extend(extra)
     base = next(iter(grid(variant.mask_department)))
@@ -133,16 +134,18 @@ def train_variant(variant: Variant, extra: TrainingSet | None = None) -> tuple[T
         pipe = fit_with_tokenizer(params, data)
     else:
         pipe = fit(params, data, cached=True)
-    neutral = neutral_texts(documents=variant.sources.get("documents", True), supplement=variant.sources.get("supplement", False))
+    neutral = neutral_texts(documents=switches["documents"], supplement=switches["supplement"])
     gate_params = {**GATE_PARAMS, **({"tokenizer": params["tokenizer"]} if "tokenizer" in params else {})}
     gate_data = TrainingSet(data.texts + neutral, ["oriented"] * len(data.texts) + ["none"] * len(neutral))
-    gate_pipe = fit_with_tokenizer(gate_params, gate_data) if "tokenizer" in gate_params else fit(GATE_PARAMS, gate_data, cached=True)
+    gate_pipe = (
+        fit_with_tokenizer(gate_params, gate_data) if "tokenizer" in gate_params else fit(GATE_PARAMS, gate_data, cached=True)
+    )
     col = list(pipe.classes_).index("marketing")
     gcol = list(gate_pipe.classes_).index("oriented")
     trained = Trained(
         lambda texts: [float(p[col]) for p in pipe.predict_proba(list(texts))],
         lambda texts: [float(p[gcol]) for p in gate_pipe.predict_proba(list(texts))],
-        config.VERDICT["gate"] if variant.gate is None else variant.gate,
+        float(config.VERDICT["gate"] if variant.gate is None else variant.gate),
     )
     return trained, data, params
 

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from pipeline import config
 from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
+from pipeline.sections import sections
 from pipeline.text import sentence_spans, terms_with_spans, tokenize
 
 VERDICTS = (
@@ -61,11 +62,13 @@ class SentenceScore:
     marketing_probability: float
     signal_terms: int
     evidence: tuple[Evidence, ...]
+    section: str = "body"  # the posting section it sits in (pipeline.sections): body, intro, duties, requirements, benefits
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the sentence."""
         return {
             "span": [self.start, self.end],
+            "section": self.section,
             "text": self.text,
             "label": self.label if self.signal_terms else None,
             "marketing_probability": round(self.marketing_probability, 4),
@@ -297,15 +300,19 @@ class Classifier:
         spans = [(t.start, t.end) for t in terms]
         p, signal, pulls = self._score(tokens, spans)
         sentences = []
+        parts = sections(text)
         k = 0
         for start, end in sentence_spans(text):
             first = k
             while k < len(terms) and terms[k].start < end:
                 k += 1
             sp, ss, se = self._score(tokens[first:k], spans[first:k])
-            sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se.evidence()))
+            kind = next((p.kind for p in parts if p.start <= start < p.end), "body")
+            sentences.append(SentenceScore(start, end, text[start:end], self._label(sp), sp, ss, se.evidence(), kind))
         g = self._gate_probability(tokens)
-        return Result(self._label(p), p, self.verdict(p, signal, g), signal, pulls, tuple(sentences), g, self.abstention(signal, g))
+        return Result(
+            self._label(p), p, self.verdict(p, signal, g), signal, pulls, tuple(sentences), g, self.abstention(signal, g)
+        )
 
     def score(self, text: str) -> Result:
         """Score one text."""

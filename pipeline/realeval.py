@@ -68,6 +68,7 @@ class Outcome:
     side: str  # the side of the threshold P(marketing) falls on, whether or not the verdict abstains
     verdict: str
     abstained: bool
+    evidence: tuple[str, ...] = ()  # the terms a record shows (the ten strongest each way)
 
 
 def counted(doc: RealDoc) -> bool:
@@ -90,7 +91,8 @@ def score_documents(clf: Any, docs: Sequence[RealDoc]) -> list[Outcome]:
     out = []
     for doc in docs:
         r = clf.score(doc.text)
-        out.append(Outcome(doc, r.marketing_probability, r.side, r.verdict, r.verdict == INSUFFICIENT))
+        shown = tuple(e.term for side in LABELS for e in r.terms(side, 10))
+        out.append(Outcome(doc, r.marketing_probability, r.side, r.verdict, r.verdict == INSUFFICIENT, shown))
     return out
 
 
@@ -157,6 +159,9 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
                 "accuracy": _f1([(o.doc.label, o.side) for o in part])["accuracy"],
                 "insufficient_signal": _share([o.abstained for o in part]),
             }
+    shown = [term for o in outcomes for term in o.evidence]
+    # Evidence a reader can use: a single character (者, 强, the 一 of 五险一金) is a fragment, not a reason.
+    out["single_character_evidence"] = _share([len(term) == 1 for term in shown])
     wrong = [o for o in main if o.side != o.doc.label]
     wrong.sort(key=lambda o: (-abs(o.probability - (o.doc.label == "marketing")), o.doc.id))
     out["worst_errors"] = [
@@ -164,6 +169,11 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         for o in wrong[:10]
     ]
     return out
+
+
+def _field(record: dict[str, Any], name: str) -> str:
+    value = record.get(name)
+    return str(value).strip() if value is not None else ""
 
 
 def read_documents(
@@ -190,17 +200,15 @@ def read_documents(
         label = canonical_label(record.get(label_field))
         if label is None:
             got = record.get(label_field)
-            bad.append(Failure(where, f"{what} has label {got!r} in field {label_field!r}, expected one of: {', '.join(ORIENTATIONS)}"))
+            bad.append(
+                Failure(where, f"{what} has label {got!r} in field {label_field!r}, expected one of: {', '.join(ORIENTATIONS)}")
+            )
             continue
         doc_id = str(record.get("id") or where)
-
-        def field(name: str) -> str:
-            value = record.get(name)
-            return str(value).strip() if value is not None else ""
-
         # "前程无忧 51job.com (crawl 2016-12)": a note in brackets after a site's name would split one site in many.
-        group = _NOTE.sub("", field(group_field))
-        docs.append(RealDoc(doc_id, text, label, field(confidence_field).lower(), canonical_label(field(role_field)) or "", group))
+        group = _NOTE.sub("", _field(record, group_field))
+        confidence = _field(record, confidence_field).lower()
+        docs.append(RealDoc(doc_id, text, label, confidence, canonical_label(_field(record, role_field)) or "", group))
     return docs, bad
 
 
@@ -215,16 +223,28 @@ def summary(name: str, f: dict[str, Any]) -> str:
         )
         lines.append(f"  insufficient signal on sales/marketing documents: {o['insufficient_signal']:.1%}")
         conf = o["confusion"]
-        lines.append("  confusion (rows gold, columns predicted): " + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf))
+        lines.append(
+            "  confusion (rows gold, columns predicted): "
+            + "; ".join(f"{g}: " + ", ".join(f"{p} {conf[g][p]}" for p in conf[g]) for g in conf)
+        )
     if "by_title" in f:
         t = f["by_title"]
-        lines.append(f"  by title ({t['n']} sales/marketing titles): macro-F1 {t['macro_f1']:.3f}, insufficient signal {t['insufficient_signal']:.1%}")
+        lines.append(
+            f"  by title ({t['n']} sales/marketing titles): macro-F1 {t['macro_f1']:.3f}, "
+            f"insufficient signal {t['insufficient_signal']:.1%}"
+        )
     if "neutral" in f:
         lines.append(f"  neutral documents ({f['neutral']['n']}): insufficient signal {f['neutral']['insufficient_signal']:.1%}")
     if "mixed" in f:
-        lines.append(f"  mixed documents ({f['mixed']['n']}): " + ", ".join(f"{v} {n}" for v, n in f["mixed"]["verdicts"].items()))
+        lines.append(
+            f"  mixed documents ({f['mixed']['n']}): " + ", ".join(f"{v} {n}" for v, n in f["mixed"]["verdicts"].items())
+        )
+    if f.get("single_character_evidence") is not None:
+        lines.append(f"  single-character evidence terms: {f['single_character_evidence']:.1%}")
     for g, part in f.get("by_group", {}).items():
-        lines.append(f"  {g}: n {part['n']}, macro-F1 {part['macro_f1']:.3f}, insufficient signal {part['insufficient_signal']:.1%}")
+        lines.append(
+            f"  {g}: n {part['n']}, macro-F1 {part['macro_f1']:.3f}, insufficient signal {part['insufficient_signal']:.1%}"
+        )
     return "\n".join(lines)
 
 

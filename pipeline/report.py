@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline import __version__
-from pipeline.explain import NO_SIGNAL, SIDES, Explained, Mark, SentenceView, TermRow, stated_limits
+from pipeline.explain import NO_SIGNAL, SIDES, Explained, Mark, SentenceView, TermRow, section_title, stated_limits
 from pipeline.predict import EXPLANATIONS, INSUFFICIENT, VERDICTS
 
 HISTOGRAM_BINS = 10
@@ -61,6 +61,7 @@ article.document { border: 1px solid var(--line); border-radius: .5rem; padding:
 .doc-text { white-space: pre-wrap; word-break: break-word; font-size: 1rem; line-height: 1.9; padding: .6rem .8rem;
             background: #fcfcfb; border-radius: .3rem; }
 .s { border-radius: .2rem; padding: .1rem 0; }
+.section-label { display: block; } .section-label::before { content: attr(data-label); color: var(--muted); font-size: .8rem; }
 .s.o-sales { background: var(--sales-soft); box-shadow: inset 0 -2px 0 var(--sales); }
 .s.o-marketing { background: var(--mkt-soft); box-shadow: inset 0 -2px 0 var(--mkt); }
 .s.o-balanced { background: var(--bal-soft); }
@@ -154,8 +155,15 @@ def document_text_html(ex: Explained, doc: int = 1) -> str:
     """The document's original text with sentence shading and highlighted terms, all of it escaped."""
     parts = []
     at = 0
+    shown = "body"
     for n, view in enumerate(ex.sentences, start=1):
         parts.append(_esc(ex.text[at : view.score.start]))
+        if view.score.section != shown:
+            shown = view.score.section
+            # The label is drawn by CSS from its attribute, so the document's own text stays exactly its text.
+            parts.append(
+                f'<span class="section-label" data-section="{_esc(shown)}" data-label="{_esc(section_title(shown))}"></span>'
+            )
         parts.append(_sentence_html(ex.text, view, n, doc))
         at = view.score.end
     parts.append(_esc(ex.text[at:]))
@@ -193,12 +201,14 @@ def _hints_html(ex: Explained, doc: int) -> str:
 def document_html(ex: Explained, n: int) -> str:
     """One document's section: verdict and its fixed explanation, shaded text, evidence terms, hints."""
     r = ex.result
+    why = f'<br><span class="reason">Why: {_esc(r.reason)}.</span>' if r.reason else ""
     return (
         f'<article class="document" id="doc-{n}" data-verdict="{_esc(r.verdict)}" data-p="{r.marketing_probability:.4f}">'
         f"<h3>{n}. {_esc(ex.id)}</h3>"
         f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(r.verdict)}</span> '
         f"P(marketing) <strong>{r.marketing_probability:.2f}</strong> · {r.signal_terms} strong terms · "
-        f'{len(ex.sentences)} sentences<br><span class="explanation">{_esc(r.explanation)}</span></p>'
+        f'{len(ex.sentences)} sentences<br><span class="explanation">{_esc(r.explanation)}</span>'
+        f"{why}</p>"
         f'<div class="doc-text" lang="zh">{document_text_html(ex, n)}</div>'
         f'<div class="evidence">{"".join(_terms_table(side, ex.top[side]) for side in SIDES)}</div>'
         f"{_hints_html(ex, n)}</article>"

@@ -134,11 +134,17 @@ _NOT_BLANKED = re.compile(r"[^\n]")
 
 
 def scored_text(text: str) -> str:
-    """The text with its boilerplate sections blanked to spaces: same length, so every span still points into `text`."""
+    """The text with its headings and boilerplate sections blanked to spaces: same length, so every span still points into `text`.
+
+    Headings go too: 岗位职责 and 任职要求 head postings of every orientation, and as terms they only learned
+    which kinds of training text had headings.
+    """
     if not _HEADING.search(text):
         return text
-    parts = []
+    chars = list(text)
     for section in sections(text):
-        piece = text[section.start : section.end]
-        parts.append(_NOT_BLANKED.sub(" ", piece) if section.kind in BOILERPLATE else piece)
-    return "".join(parts)
+        if section.kind in BOILERPLATE:
+            chars[section.start : section.end] = _NOT_BLANKED.sub(" ", text[section.start : section.end])
+    for m in _HEADING.finditer(text):
+        chars[m.start() : m.end()] = _NOT_BLANKED.sub(" ", m.group())
+    return "".join(chars)

@@ -246,7 +246,9 @@ def neutral_texts(
     from pipeline.readers import read_labelled
 
     texts = [p.original for p in read_passages(passages_path) if p.label == config.NEUTRAL]
-    files = [f for f, wanted in ((config.DOCUMENTS_FILE, documents), (config.SUPPLEMENT_FILE, supplement)) if wanted and f.exists()]
+    files = [
+        f for f, wanted in ((config.DOCUMENTS_FILE, documents), (config.SUPPLEMENT_FILE, supplement)) if wanted and f.exists()
+    ]
     files += list(data)
     for path in files:
         docs, _ = read_labelled(path, config.DOCUMENT_LABELS)

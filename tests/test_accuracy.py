@@ -145,7 +145,8 @@ def test_bad_user_labels_are_reported_by_line_number(tmp_path: Path, tiny_passag
     with pytest.raises(OrientError) as err:
         pipeline.train.labelled_set(user, "user1")
     assert str(err.value) == (
-        f"{user} has 2 unusable record(s): {user}:2 line 2 has label 'selling', expected one of: sales, marketing, mixed, neutral; "
+        f"{user} has 2 unusable record(s): {user}:2 line 2 has label 'selling', "
+        "expected one of: sales, marketing, mixed, neutral; "
         f"{user}:3 line 3 is empty; fix them and train again."
     )
     result = CliRunner().invoke(main, ["train", "--data", str(user), "--model", str(tmp_path / "m.joblib")])

@@ -82,6 +82,10 @@ def test_examples_report_shows_text_verdicts_evidence_and_model_card(examples_re
     # The documents' own text is in the page (as text, whatever markup splits it).
     for p, el in zip(EXAMPLES, page.find("div", "doc-text"), strict=True):
         assert page.text_of(el) == p.read_text(encoding="utf-8").replace("\r\n", "\n")
+    # Each posting section is labelled where it starts; scoring leaves out the introduction and benefits, and says so.
+    labels = {e.attrs["data-section"]: e.attrs["data-label"] for e in page.find("span", "section-label")}
+    assert labels["duties"] == "duties"
+    assert labels["benefits"] == "pay and benefits (left out of scoring)"
     explanations = page.find("span", "explanation")
     assert len(explanations) == len(EXAMPLES)
     assert page.find("div", "terms")
