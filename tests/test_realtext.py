@@ -5,6 +5,7 @@ The documents here are written for these tests (no real posting is copied into t
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def test_sections_are_found_by_their_headings() -> None:
     # The sections tile the text.
     spans = sections(POSTING)
     assert spans[0].start == 0 and spans[-1].end == len(POSTING)
-    assert all(a.end == b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(spans))
 
 
 @pytest.mark.parametrize(
@@ -77,8 +78,17 @@ def test_explain_names_each_sentence_section(shipped: Any) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "label"),
-    [("sales", "sales"), (" 销售 ", "sales"), ("营销", "marketing"), ("Marketing", "marketing"), ("中性", "neutral")]
-    + [("none", "neutral"), ("混合", "mixed"), ("maybe", None), (None, None)],
+    [
+        ("sales", "sales"),
+        (" 销售 ", "sales"),
+        ("营销", "marketing"),
+        ("Marketing", "marketing"),
+        ("中性", "neutral"),
+        ("none", "neutral"),
+        ("混合", "mixed"),
+        ("maybe", None),
+        (None, None),
+    ],
 )
 def test_label_aliases(raw: Any, label: str | None) -> None:
     assert canonical_label(raw) == label
@@ -139,7 +149,7 @@ def test_evaluate_finds_the_real_postings_beside_the_checkout(tmp_path: Path, mo
     result = CliRunner().invoke(main, ["evaluate", "--format", "json"])
     assert result.exit_code == 0, result.stderr
     sets = json.loads(result.stdout)["sets"]
-    assert list(sets)[0] == str(path)
+    assert next(iter(sets)) == str(path)
     assert set(sets) == {str(path), *(n for n, f in config.EVAL_FILES.items() if (config.EVAL_DIR / f).exists())}
 
 
