@@ -208,13 +208,16 @@ def stated_limits(metadata: dict[str, Any]) -> list[str]:
     verdict = metadata.get("verdict", {})
     n = sum(counts.values()) if counts else "a few hundred"
     limits = [
-        f"The model learned from {n} labelled passages of Chinese articles that contrast selling (推销/销售) with "
-        "marketing (营销); in other kinds of text the same words can mean something else.",
+        f"The model learned from {n} labelled texts: passages of Chinese articles that contrast selling (推销/销售) with "
+        "marketing (营销), and documents written for the project in the register of real postings, plans and memos. "
+        "Its figures on real job postings are in the project's reports/evaluation.md; read a verdict as a prompt to look "
+        "at the evidence, not as a judgement.",
+        "A posting's company introduction, benefits and headings are left out of its score.",
     ]
     if "accuracy" in cv:
         limits.append(
-            f"On passages from articles it had not seen, it was right {cv['accuracy']:.0%} of the time "
-            f"(macro-F1 {cv.get('macro_f1', 0):.2f}): read a verdict as a prompt to look at the evidence, not as a judgement."
+            f"On passages from essays it had not seen, it was right {cv['accuracy']:.0%} of the time "
+            f"(macro-F1 {cv.get('macro_f1', 0):.2f})."
         )
     limits += [
         "It counts words and word pairs; it does not understand negation, irony or who is speaking "
@@ -222,7 +225,7 @@ def stated_limits(metadata: dict[str, Any]) -> list[str]:
         "A single sentence has few terms, so sentence scores are rougher than the document's score.",
         f"With fewer than {verdict.get('min_signal_terms', 2)} strong terms the verdict is \u201cinsufficient signal\u201d: "
         "the probability is then close to the model's prior, not a finding.",
-        "It is built for Chinese; English words count only where the training articles used them.",
+        "It is built for Chinese; English words count only where the training texts used them.",
     ]
     return limits
 

@@ -1,13 +1,14 @@
 """Train the model: choose hyper-parameters by grouped cross-validation, fit, save.
 
 Training data come from named sources: the labelled passages of the seven articles (one group per
-article), the articles' concept lists, the project's documents in the register of real postings and
-plans (corpus/documents.jsonl, written for the project and kept apart from every evaluation set), and
-any files a user adds with `orient train --data`. Folds never split a group, so no article's sentences
+article), the project's documents in the register of real postings and plans (corpus/documents.jsonl,
+written for the project and kept apart from every evaluation set), and any files a user adds with
+`orient train --data`. The articles' concept lists can be added (`lexicon=True`); the lever study
+dropped them. Folds never split a group, so no article's sentences
 are both learned from and tested on. A second small model, the gate, learns from the neutral passages
 and documents whether a text speaks of orientation at all.
 
-Every choice here (which sources, the hyper-parameters, no department masking) was decided by the
+Every choice here (which sources, the hyper-parameters, no department masking, no concept lists) was decided by the
 lever study on real postings (pipeline/levers.py, reports/evaluation.md), not on text written for the
 project: choices that took written sets up took real postings down.
 """
@@ -152,7 +153,7 @@ def training_set(
     passages_path: Path = config.PASSAGES_FILE,
     data: Sequence[Path] = (),
     supplement: bool = False,
-    lexicon: bool = True,
+    lexicon: bool = False,
     documents: bool = True,
 ) -> TrainingSet:
     """Everything the model learns from: articles, the documents and concept lists (if wanted), the user's files."""
@@ -304,7 +305,7 @@ def train(
     data: Sequence[Path] = (),
     supplement: bool = False,
     mask_department: bool = False,
-    lexicon: bool = True,
+    lexicon: bool = False,
     documents: bool = True,
 ) -> dict[str, Any]:
     """Select, evaluate and fit the model, write it beside its metadata, and return the metadata."""

@@ -379,9 +379,9 @@ CASES = [
         lambda t: [_write(t / "en.txt", "Responsible for market research and brand positioning.")],
         0,
         ids=["{tmp}/en.txt"],
-        # A justified verdict: the bilingual training documents taught the model these English words, and
-        # the sentence is customer-centred (research, positioning).
-        verdicts={"{tmp}/en.txt": "marketing-oriented"},
+        # English-only text is outside what the model was trained on (Chinese postings, some bilingual):
+        # the gate says so rather than guess.
+        verdicts={"{tmp}/en.txt": "insufficient signal"},
     ),
     Case(
         "Japanese only (kana)",

@@ -659,13 +659,10 @@ def test_train_writes_the_model_it_is_told_to(cli_training: tuple[Result, Path, 
     assert {p.name: _sha(p) for p in sorted((ROOT / "models").iterdir()) if p.is_file()} == committed
     meta = read_json(model.with_suffix(".json"))
     assert meta["corpus"]["sha256"] == _sha(config.PASSAGES_FILE)
-    # Every sales and marketing passage of the corpus is learned from, plus the articles' concept lists.
-    from pipeline.train import lexicon_set
-
+    # Every sales and marketing passage of the corpus is learned from (the documents file is hidden here).
     counts = Counter(json.loads(line)["label"] for line in config.PASSAGES_FILE.read_text(encoding="utf-8").splitlines())
-    counts.update(lexicon_set().labels)
     assert meta["label_counts"] == {"marketing": counts["marketing"], "sales": counts["sales"]}
-    assert [s["file"] for s in meta["sources"]] == ["corpus/passages.jsonl", lexicon_set().sources[0]["file"]]
+    assert [s["file"] for s in meta["sources"]] == ["corpus/passages.jsonl"]
     assert (
         f"marketing {meta['label_counts']['marketing']}, sales {meta['label_counts']['sales']}" in result.stdout.splitlines()[0]
     )
@@ -676,7 +673,8 @@ def test_a_model_trained_by_the_cli_scores(cli_training: tuple[Result, Path, dic
     _, model, _ = cli_training
     result = run(["score", "--text", SALES_TEXT, "--text", MARKETING_TEXT, "--model", str(model), "--format", "jsonl"])
     assert result.exit_code == 0, result.stderr
-    assert [r["label"] for r in jsonl(result.stdout)] == ["sales", "marketing"]
+    # Which side of the threshold each text falls on (trained on the essays alone, its gate may abstain on a posting).
+    assert [r["marketing_probability"] >= 0.5 for r in jsonl(result.stdout)] == [False, True]
 
 
 def test_evaluate_without_files_uses_the_evaluation_sets(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
