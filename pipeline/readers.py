@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from pipeline.labels import canonical_label
+
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md")
 _BOMS = (
@@ -620,7 +622,8 @@ def read_labelled(
         if isinstance(doc, Failure):
             bad.append(Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}"))
             continue
-        label = str(record.get(label_field, "")).strip() if isinstance(record, dict) else ""
+        written = record.get(label_field) if isinstance(record, dict) else None
+        label = canonical_label(written) or str(written if written is not None else "").strip()
         if label not in labels:
             bad.append(Failure(where, f"{what} has label {label!r}, expected one of: {', '.join(labels)}"))
             continue

@@ -17,34 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import LABELS
+from pipeline.config import DOCUMENT_LABELS, LABELS, MIXED, NEUTRAL
 from pipeline.evaluate import reliability
+from pipeline.labels import canonical_label
 from pipeline.metrics import brier, classification_figures
 
-MIXED, NEUTRAL = "mixed", "neutral"
-ORIENTATIONS = (*LABELS, MIXED, NEUTRAL)
-# Labels as people write them in a sheet; `none` is the older spelling of neutral.
-ALIASES = {
-    "销售": "sales",
-    "销售导向": "sales",
-    "营销": "marketing",
-    "市场": "marketing",
-    "营销导向": "marketing",
-    "市场导向": "marketing",
-    "混合": MIXED,
-    "中性": NEUTRAL,
-    "无": NEUTRAL,
-    "none": NEUTRAL,
-}
+ORIENTATIONS = DOCUMENT_LABELS
 COUNTED_CONFIDENCE = ("high", "medium")
 _NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
-
-
-def canonical_label(value: Any) -> str | None:
-    """A label in its canonical spelling (sales, marketing, mixed, neutral), or None if it is none of them."""
-    label = str(value if value is not None else "").strip()
-    label = ALIASES.get(label, ALIASES.get(label.lower(), label.lower()))
-    return label if label in ORIENTATIONS else None
 
 
 @dataclass(frozen=True)

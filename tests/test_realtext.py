@@ -180,3 +180,12 @@ def test_no_single_character_is_a_term(shipped: Any) -> None:
     assert not [t for t in shipped.linear.vocabulary if any(len(part) == 1 for part in t.split(" "))]
     r = shipped.score("有销售经验者优先，享五险一金，沟通能力强。")
     assert {"者", "优先", "一", "强"}.isdisjoint(e.term for e in r.evidence)
+
+
+def test_training_takes_labels_as_people_write_them(tmp_path: Path) -> None:
+    from pipeline.train import labelled_set
+
+    path = tmp_path / "mine.csv"
+    path.write_text(f"text,label\n{SALES},销售\n{MARKETING},营销\n{NEUTRAL},中性\n{SALES},Sales\n", encoding="utf-8")
+    data = labelled_set(path, "user1")
+    assert data.labels == ["sales", "marketing", "sales"]  # neutral documents are not two-class training data
