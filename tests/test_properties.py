@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -74,3 +76,40 @@ def test_traditional_conversion_keeps_length(text: str) -> None:
 def test_edge_strings(text: str) -> None:
     result = _model().score(text)
     assert 0.0 <= result.marketing_probability <= 1.0
+
+
+POSTING_PARTS = st.lists(
+    st.sampled_from(
+        [
+            "公司简介：",
+            "岗位职责：",
+            "任职要求：",
+            "【福利】",
+            "工作地点：",
+            "负责",
+            "1、",
+            "\n",
+            "。",
+            "销售",
+            "调研",
+            "五险一金",
+            "Benefits:",
+            " ",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@SETTINGS
+@given(st.one_of(ANY_TEXT, POSTING_PARTS))
+def test_scored_text_only_blanks_characters(text: str) -> None:
+    from pipeline.sections import scored_text, sections
+
+    blanked = scored_text(text)
+    assert len(blanked) == len(text)
+    assert all(b == c or (b == " " and c != "\n") for b, c in zip(blanked, text, strict=True))
+    parts = sections(text)
+    assert not parts or parts[0].start == 0
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
+    assert (parts[-1].end if parts else 0) == len(text)
