@@ -133,6 +133,8 @@ def _sections(text: str, starts: list[int], found: list[tuple[int, int, str]]) -
     out = []
     if found[0][0] > 0 and text[: found[0][0]].strip():
         out.append(Section("body", 0, found[0][0]))
+    else:  # blank lines before the first heading belong to it, so the sections tile the text
+        found = [(0, *found[0][1:]), *found[1:]]
     for (start, _, kind), (end, _, _) in zip(found, [*found[1:], (len(text), 0, "")], strict=True):
         # A sentence or line that starts with a duty (负责…, 1、负责…) ends a company introduction or a benefits list
         # even without a heading: "公司简介：…。负责华南区域经销商管理，完成销售任务。" must not vanish with it.
