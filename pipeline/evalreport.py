@@ -27,14 +27,13 @@ def _pct(x: float | None) -> str:
 
 def written_figures(clf: Any) -> dict[str, dict[str, Any]]:
     """The real-text figures of every written evaluation set that exists (their labels: sales, marketing, none)."""
-    from pipeline.evaluate import read_eval_set
-    from pipeline.realeval import RealDoc, canonical_label, figures
+    from pipeline.realeval import figures, read_documents
 
     out = {}
     for name, file in config.EVAL_FILES.items():
         if (config.EVAL_DIR / file).exists():
-            docs = [RealDoc(i, t, canonical_label(label) or label) for i, t, label in read_eval_set(name)]
-            out[name] = figures(clf, docs)
+            # By style (posting, plan, memo, self …) where a set records it.
+            out[name] = figures(clf, read_documents(config.EVAL_DIR / file, group_field="style")[0])
     return out
 
 
@@ -129,6 +128,12 @@ def written_table(per_set: dict[str, dict[str, Any]]) -> str:
             if o
             else f"| `{name}`: {SET_TITLES.get(name, name)} | {f['n']} | – | – | {_pct(n['insufficient_signal']) if n else '–'} |"
         )
+    for name, f in per_set.items():
+        if f.get("by_group"):
+            rows += ["", f"`{name}` by kind of text", "", "| kind | n | macro-F1 | insufficient signal |", "|---|---|---|---|"]
+            rows += [
+                f"| {g} | {p['n']} | {p['macro_f1']:.3f} | {_pct(p['insufficient_signal'])} |" for g, p in f["by_group"].items()
+            ]
     return "\n".join(rows) + "\n"
 
 

@@ -189,3 +189,16 @@ def test_training_takes_labels_as_people_write_them(tmp_path: Path) -> None:
     path.write_text(f"text,label\n{SALES},销售\n{MARKETING},营销\n{NEUTRAL},中性\n{SALES},Sales\n", encoding="utf-8")
     data = labelled_set(path, "user1")
     assert data.labels == ["sales", "marketing", "sales"]  # neutral documents are not two-class training data
+
+
+def test_the_learning_curve_trains_in_memory_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import levers
+
+    docs = read_documents(_realdev_like(tmp_path / "dev.jsonl"), label_field="orientation")[0]
+    before = {p: p.stat().st_mtime_ns for p in (config.ROOT / "models").iterdir()}
+    rows = levers.learning_curve(docs, sizes=(0, 1), folds=2)
+    # Every sales/marketing document is scored once per size, in the fold that held it out (r4 is low confidence).
+    assert [(r["added"], r["n"]) for r in rows] == [(0, 3), (1, 3)]
+    assert all(0.0 <= r["macro_f1"] <= 1.0 for r in rows)
+    assert {p: p.stat().st_mtime_ns for p in (config.ROOT / "models").iterdir()} == before
+    assert list(tmp_path.iterdir()) == [tmp_path / "dev.jsonl"]
