@@ -163,6 +163,7 @@ def render(
     per_set: dict[str, dict[str, Any]],
     levers: Sequence[dict[str, Any]] | None,
     curve: Sequence[dict[str, Any]] | None,
+    bands: Sequence[dict[str, Any]] | None = None,
 ) -> str:
     """The whole report."""
     cv = meta["cv"]
@@ -221,6 +222,20 @@ def render(
         ]
     else:
         parts += ["Not run (add --levers).", ""]
+    if bands:
+        parts += [
+            "Verdict bands on real postings (the shipped design; counted documents): how many get a `strongly` verdict and "
+            "how many of those are right, the same for the plain verdicts, and the share called `balanced`.",
+            "",
+            "| bands | strongly | right | sales-/marketing-oriented | right | balanced |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {r['bands']}{' (shipped)' if r['bands'] == meta['verdict']['bands'] else ''} | {_pct(r['strongly'])} | "
+                f"{_pct(r['strongly_right'])} | {_pct(r['leaning'])} | {_pct(r['leaning_right'])} | {_pct(r['balanced'])} |"
+                for r in bands
+            ],
+            "",
+        ]
     parts += ["## Adapting with your own labels: learning curve on real postings", ""]
     if curve:
         parts += [
@@ -244,7 +259,7 @@ def write_report(
     """Write the Markdown report atomically."""
     from pipeline.files import atomic_write
 
-    levers = curve = None
+    levers = curve = bands = None
     if with_levers:
         from pipeline import levers as study
         from pipeline.realeval import read_documents
@@ -253,7 +268,9 @@ def write_report(
         real = read_documents(realdev, label_field="orientation")[0] if realdev else []
         levers = study.run(real, progress)
         if real:
+            progress("verdict bands")
+            bands = study.band_study(real)
             progress("learning curve")
             curve = study.learning_curve(real)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, render(clf.metadata, per_set, levers, curve).encode("utf-8"))
+    atomic_write(path, render(clf.metadata, per_set, levers, curve, bands).encode("utf-8"))

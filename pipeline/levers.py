@@ -74,6 +74,12 @@ VARIANTS = (
         decision="sections kept: boilerplate dilutes real postings",
     ),
     Variant(
+        "R",
+        "S scoring only the duties where a posting has a duties section (requirements left out too)",
+        tokenizer="duties-only",
+        decision="dropped: lower on real postings; duties outweigh requirements through their words, not a rule",
+    ),
+    Variant(
         "F",
         "S keeping single characters as terms",
         tokenizer="single-characters",
@@ -107,9 +113,21 @@ def _single_character_tokens(text: str) -> list[str]:
     return out
 
 
+def _duties_only_tokens(text: str) -> list[str]:
+    from pipeline.sections import sections
+    from pipeline.text import tokenize
+
+    parts = sections(text)
+    if any(p.kind == "duties" for p in parts):
+        # Requirements blanked as well, keeping lengths (the headings and boilerplate go inside tokenize).
+        text = "".join(("\n" if p.kind == "requirements" else text[p.start : p.end]) for p in parts)
+    return tokenize(text)
+
+
 _TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
     "whole-text": _whole_text_tokens,
     "single-characters": _single_character_tokens,
+    "duties-only": _duties_only_tokens,
 }
 
 
@@ -220,6 +238,38 @@ def run(real: Sequence[Any], progress: Callable[[str], None] = lambda _: None) -
         if variant.key == "S":
             row["article_cv"] = article_cv(params, data)["macro_f1"]
         rows.append(row)
+    return rows
+
+
+BAND_CANDIDATES = ([0.2, 0.4, 0.6, 0.8], [0.3, 0.45, 0.55, 0.7], [0.35, 0.45, 0.55, 0.65], [0.4, 0.48, 0.52, 0.6])
+
+
+def band_study(real: Sequence[Any], bands: Sequence[Sequence[float]] = BAND_CANDIDATES) -> list[dict[str, Any]]:
+    """For candidate verdict bands, on the shipped design: the share of documents per kind of verdict, and how many right."""
+    from pipeline.realeval import counted
+
+    trained, _, _ = train_variant(VARIANTS[0])
+    docs = [d for d in real if counted(d)]
+    probs = trained.probability([d.text for d in docs])
+    rows = []
+    for b in bands:
+        strong = [(p, d) for p, d in zip(probs, docs, strict=True) if p < b[0] or p >= b[3]]
+        leaning = [(p, d) for p, d in zip(probs, docs, strict=True) if b[0] <= p < b[1] or b[2] <= p < b[3]]
+        balanced = [d for p, d in zip(probs, docs, strict=True) if b[1] <= p < b[2]]
+
+        def right(pairs: list[tuple[float, Any]]) -> float | None:
+            return sum((p >= 0.5) == (d.label == "marketing") for p, d in pairs) / len(pairs) if pairs else None
+
+        rows.append(
+            {
+                "bands": list(b),
+                "strongly": len(strong) / len(docs),
+                "strongly_right": right(strong),
+                "leaning": len(leaning) / len(docs),
+                "leaning_right": right(leaning),
+                "balanced": len(balanced) / len(docs),
+            }
+        )
     return rows
 
 
