@@ -51,7 +51,7 @@ $(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
 corpus: $(PASSAGES)  ## Rebuild corpus/passages.jsonl from the raw page and decisions.tsv
 
 $(MODEL): $(PASSAGES) $(MODEL_DATA) $(MODEL_CODE) | $(STAMP)
-	$(BIN)/orient train --model $(MODEL)
+	$(BIN)/orient train --model $(MODEL) --force
 
 train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
 
@@ -70,6 +70,7 @@ wheel-check: $(STAMP)  ## Build the wheel, install it in a fresh venv outside th
 	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .
 	rm -rf /tmp/orient-wheel-check && $(PYTHON) -m venv /tmp/orient-wheel-check
 	/tmp/orient-wheel-check/bin/python -m pip install --quiet -c constraints.txt dist/orient-*.whl
+	/tmp/orient-wheel-check/bin/python -c "import importlib.resources as r, sys; sys.exit(not r.files('pipeline').joinpath('py.typed').is_file())"
 	cd /tmp && /tmp/orient-wheel-check/bin/orient score --text '负责市场调研，洞察目标客户需求，制定品牌定位。' --format json
 
 clean:  ## Remove the virtual environment, caches and build output (never the committed model)

@@ -385,8 +385,13 @@ def _scored(
     "data",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Also learn from this labelled .jsonl/.csv file (fields text, label: sales|marketing). Repeatable.",
+    help="Also learn from this labelled .jsonl/.csv file (labels sales, marketing, neutral, mixed or 销售, 营销, 中性, 混合). "
+    "Repeatable.",
 )
+@click.option(
+    "--text-field", default="text", show_default=True, help="Field (or CSV column) of the --data files holding the text."
+)
+@click.option("--label-field", default="label", show_default=True, help="Field of the --data files holding the label.")
 @click.option(
     "--format",
     "model_format",
@@ -395,31 +400,43 @@ def _scored(
     show_default=True,
     help="Model file format: joblib (a pickle) or skops (loads only allow-listed types).",
 )
+@click.option("--force", is_flag=True, help="Replace the model at --model if there is one.")
 @model_option
-def train(data: tuple[Path, ...], model_path: Path | None, model_format: str = "joblib") -> None:
-    """Rebuild the model from the corpus (plus --data files) and print its cross-validated figures.
+def train(
+    data: tuple[Path, ...], text_field: str, label_field: str, model_path: Path | None, force: bool, model_format: str = "joblib"
+) -> None:
+    """Train a model on the corpus (plus your --data files), write it, and print its cross-validated figures.
+
+    It writes to --model (default: orient-model.joblib here) and replaces an existing model only with
+    --force; `make train` is the one way to rebuild the shipped model. Score with the new model with
+    --model PATH or ORIENT_MODEL=PATH.
 
     \b
     Examples:
-      orient train                                   # same as: make train
       orient train --data my_labels.csv --model my-model.joblib
-      orient train --format skops --model models/orientation.skops
+      orient train --data jobs.csv --text-field 职位描述 --label-field 类别 --model jobs.joblib
+      orient train --format skops --model my-model.skops
     """
+    from pipeline.model import paths
     from pipeline.train import train as run_training
 
+    model_path = model_path or Path(f"orient-model.{model_format}")
     if model_format == "skops":
         # The model file's suffix decides its format when saving and loading.
-        model_path = (model_path or config.ROOT / "models" / f"{config.MODEL_NAME}.joblib").with_suffix(".skops")
-
+        model_path = model_path.with_suffix(".skops")
+    existing = [p for p in paths(model_path) if p.exists()]
+    if existing and not force:
+        raise click.ClickException(f"{existing[0]} already exists; pass --force to replace it, or --model another path.")
     if not config.PASSAGES_FILE.exists():
         raise click.ClickException(f"No corpus at {config.PASSAGES_FILE}; training needs a source checkout of orient.")
     try:
-        meta = run_training(model_path, data=data)
+        meta = run_training(model_path, data=data, text_field=text_field, label_field=label_field)
     except OrientError as exc:
         raise _fail(exc) from None
     click.echo(_cv_summary(meta["cv"], meta["label_counts"]))
     for source in meta["sources"]:
         click.echo(f"  source {source['file']}: {source['count']} documents, sha256 {source['sha256'][:12]}…")
+    click.echo(f"wrote {model_path}; score with it: orient score --model {model_path} … (or ORIENT_MODEL={model_path})")
 
 
 def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from pipeline import config
 from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
+from pipeline.readers import Failure
 from pipeline.sections import sections
 from pipeline.text import sentence_spans, terms_with_spans, tokenize
 
@@ -316,12 +317,25 @@ class Classifier:
 
     def score(self, text: str) -> Result:
         """Score one text."""
+        if not isinstance(text, str):
+            raise TypeError(_not_text("score() takes one text as a str", text))
         return self.score_tokens(tokenize(text))
 
-    def score_many(self, texts: Iterable[str]) -> Iterator[Result]:
-        """Score texts one after another, yielding each result as soon as it is ready."""
-        for text in texts:
-            yield self.score(text)
+    def score_many(self, texts: Iterable[Any]) -> Iterator[Result | Failure]:
+        """Score texts one after another, yielding each result as soon as it is ready.
+
+        A missing text (None, or a NaN from a spreadsheet column) or one that is not a str yields a Failure
+        naming its position (`text 3`), and the rest are still scored.
+        """
+        if isinstance(texts, str | bytes):
+            raise TypeError("score_many() takes an iterable of texts, not one str or bytes; use score(text) for one text.")
+        for n, text in enumerate(texts, start=1):
+            if isinstance(text, str):
+                yield self.score(text)
+            elif text is None or (isinstance(text, float) and text != text):
+                yield Failure(f"text {n}", "is missing (None or NaN); skipped")
+            else:
+                yield Failure(f"text {n}", f"is a {type(text).__name__}, not a str; skipped")
 
     def strongest_terms(self, limit: int = 20) -> dict[str, list[tuple[str, float]]]:
         """The published vocabulary: the terms with the largest weights on each side."""
@@ -330,6 +344,11 @@ class Classifier:
             "sales": [(t, w) for t, w in pairs[:limit] if w < 0],
             "marketing": [(t, w) for t, w in reversed(pairs[-limit:]) if w > 0],
         }
+
+
+def _not_text(what: str, value: Any) -> str:
+    hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(value, bytes | bytearray) else ""
+    return f"{what}, not {type(value).__name__}{hint}."
 
 
 def load(path: str | Path | None = None, *, trust: bool = False) -> Classifier:

@@ -113,12 +113,12 @@ def corpus_set(passages_path: Path = config.PASSAGES_FILE) -> TrainingSet:
     )
 
 
-def labelled_set(path: Path, group: str) -> TrainingSet:
+def labelled_set(path: Path, group: str, text_field: str = "text", label_field: str = "label") -> TrainingSet:
     """A labelled .jsonl/.csv file (fields text, label) split into folds; any bad record stops training."""
     from pipeline.readers import read_labelled
 
     # Neutral records are allowed (they are counted and audited) but are not two-class training data.
-    docs, bad = read_labelled(path, config.DOCUMENT_LABELS)
+    docs, bad = read_labelled(path, config.DOCUMENT_LABELS, text_field, label_field)
     docs = [d for d in docs if d.label in config.LABELS]
     if bad:
         listed = "; ".join(f"{b.id} {b.message}" for b in bad[:5])
@@ -155,8 +155,12 @@ def training_set(
     supplement: bool = False,
     lexicon: bool = False,
     documents: bool = True,
+    fields: tuple[str, str] = ("text", "label"),
 ) -> TrainingSet:
-    """Everything the model learns from: articles, the documents and concept lists (if wanted), the user's files."""
+    """Everything the model learns from: articles, the documents and concept lists (if wanted), the user's files.
+
+    `fields` names the text and label fields of the user's files.
+    """
     out = corpus_set(passages_path)
     if documents and config.DOCUMENTS_FILE.exists():
         out.extend(labelled_set(config.DOCUMENTS_FILE, "documents"))
@@ -165,7 +169,7 @@ def training_set(
     if lexicon:
         out.extend(lexicon_set())
     for i, path in enumerate(data, start=1):
-        out.extend(labelled_set(path, f"user{i}"))
+        out.extend(labelled_set(path, f"user{i}", *fields))
     return out
 
 
@@ -241,7 +245,11 @@ def article_cv(params: dict[str, Any], data: TrainingSet) -> dict[str, Any]:
 
 
 def neutral_texts(
-    passages_path: Path = config.PASSAGES_FILE, data: Sequence[Path] = (), supplement: bool = False, documents: bool = True
+    passages_path: Path = config.PASSAGES_FILE,
+    data: Sequence[Path] = (),
+    supplement: bool = False,
+    documents: bool = True,
+    fields: tuple[str, str] = ("text", "label"),
 ) -> list[str]:
     """Texts labelled neutral in the corpus, the documents and the user's files: what the gate learns as 'none'."""
     from pipeline.readers import read_labelled
@@ -250,9 +258,9 @@ def neutral_texts(
     files = [
         f for f, wanted in ((config.DOCUMENTS_FILE, documents), (config.SUPPLEMENT_FILE, supplement)) if wanted and f.exists()
     ]
-    files += list(data)
-    for path in files:
-        docs, _ = read_labelled(path, config.DOCUMENT_LABELS)
+    own = [(f, ("text", "label")) for f in files] + [(f, fields) for f in data]
+    for path, (text_field, label_field) in own:
+        docs, _ = read_labelled(path, config.DOCUMENT_LABELS, text_field, label_field)
         texts += [d.text for d in docs if d.label == config.NEUTRAL]
     return texts
 
@@ -307,16 +315,19 @@ def train(
     mask_department: bool = False,
     lexicon: bool = False,
     documents: bool = True,
+    text_field: str = "text",
+    label_field: str = "label",
 ) -> dict[str, Any]:
     """Select, evaluate and fit the model, write it beside its metadata, and return the metadata."""
     from pipeline import model
     from pipeline.evaluate import verdict_settings
 
     model_path = model_path or (config.ROOT / "models" / f"{config.MODEL_NAME}.joblib")
-    training = training_set(passages_path, data, supplement, lexicon, documents)
+    fields = (text_field, label_field)
+    training = training_set(passages_path, data, supplement, lexicon, documents, fields)
     params, selected_score = select(training, grid(mask_department))
     pipe = fit(params, training)
-    neutral = neutral_texts(passages_path, data, supplement, documents)
+    neutral = neutral_texts(passages_path, data, supplement, documents, fields)
     gate = model.LinearModel.from_pipeline(fit_gate(training.texts, neutral), "oriented")
     linear = model.LinearModel.from_pipeline(pipe, gate=gate)
     verdict, evaluation = verdict_settings(linear)

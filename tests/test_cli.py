@@ -749,3 +749,32 @@ def test_explain_shows_a_text_with_a_lone_surrogate_with_it_escaped(tmp_path: Pa
     result = CliRunner().invoke(main, ["explain", str(src)])
     assert result.exit_code == 0, result.output
     assert "[+市场调研]\\ud800[+洞察]" in result.stdout
+
+
+def test_train_never_replaces_a_model_unasked(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
+    _, model, _ = cli_training
+    before = {p.name: _sha(p) for p in model.parent.iterdir()}
+    result = run(["train", "--model", str(model)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {model} already exists; pass --force to replace it, or --model another path."
+    assert {p.name: _sha(p) for p in model.parent.iterdir()} == before
+
+
+def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sheet = tmp_path / "jobs.csv"
+    rows = [("负责区域客户开发，完成月度销售任务。", "销售"), ("开展用户访谈，洞察目标人群需求。", "营销"), ("五险一金，双休。", "中性")]
+    sheet.write_text("职位描述,类别\n" + "".join(f"{t},{label}\n" for t, label in rows * 3), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    _guard_checkout(monkeypatch, pipeline.model)
+    monkeypatch.setattr(pipeline.train, "GRID", ONE_SETTING_GRID)
+    monkeypatch.setattr(config, "DOCUMENTS_FILE", tmp_path / "no-documents.jsonl")
+    result = run(["train", "--data", str(sheet), "--text-field", "职位描述", "--label-field", "类别"])
+    assert result.exit_code == 0, result.stderr
+    # Without --model it writes here, under a name it prints, and says how to use it.
+    model = Path("orient-model.joblib")
+    assert (tmp_path / model).is_file()
+    assert result.stdout.splitlines()[-1] == f"wrote {model}; score with it: orient score --model {model} … (or ORIENT_MODEL={model})"
+    meta = read_json(tmp_path / "orient-model.json")
+    (source,) = [s for s in meta["sources"] if s["file"] == str(sheet)]
+    assert (source["count"], source["labels"]) == (6, {"marketing": 3, "sales": 3})
+    assert meta["gate"]["neutral_documents"] == 3 + sum(1 for line in config.PASSAGES_FILE.open() if '"label": "neutral"' in line)
