@@ -762,7 +762,8 @@ def test_train_never_replaces_a_model_unasked(cli_training: tuple[Result, Path, 
 
 def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sheet = tmp_path / "jobs.csv"
-    rows = [("负责区域客户开发，完成月度销售任务。", "销售"), ("开展用户访谈，洞察目标人群需求。", "营销"), ("五险一金，双休。", "中性")]
+    rows = [("负责区域客户开发，完成月度销售任务。", "销售"), ("开展用户访谈，洞察目标人群需求。", "营销")]
+    rows.append(("五险一金，双休。", "中性"))
     sheet.write_text("职位描述,类别\n" + "".join(f"{t},{label}\n" for t, label in rows * 3), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     _guard_checkout(monkeypatch, pipeline.model)
@@ -773,7 +774,8 @@ def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path
     # Without --model it writes here, under a name it prints, and says how to use it.
     model = Path("orient-model.joblib")
     assert (tmp_path / model).is_file()
-    assert result.stdout.splitlines()[-1] == f"wrote {model}; score with it: orient score --model {model} … (or ORIENT_MODEL={model})"
+    said = f"wrote {model}; score with it: orient score --model {model} … (or ORIENT_MODEL={model})"
+    assert result.stdout.splitlines()[-1] == said
     meta = read_json(tmp_path / "orient-model.json")
     (source,) = [s for s in meta["sources"] if s["file"] == str(sheet)]
     assert (source["count"], source["labels"]) == (6, {"marketing": 3, "sales": 3})
