@@ -11,7 +11,7 @@ MODEL  := models/orientation.joblib
 PASSAGES := corpus/passages.jsonl
 RAW    := corpus/raw/000_8dea640b3316b8d8.txt
 # The code a trained model depends on: change any of these and the model is stale.
-MODEL_CODE := pipeline/text.py pipeline/sections.py pipeline/segmenters.py pipeline/traditional.py pipeline/model.py pipeline/train.py \
+MODEL_CODE := pipeline/config.py pipeline/labels.py pipeline/text.py pipeline/sections.py pipeline/segmenters.py pipeline/traditional.py pipeline/model.py pipeline/train.py \
               pipeline/corpus.py pipeline/evaluate.py pipeline/readers.py \
               pipeline/data/userdict.txt pipeline/data/stopwords.txt pipeline/data/t2s.txt
 # What a trained model learns from (documents) or records its sanity figures on (eval sets).

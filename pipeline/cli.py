@@ -501,7 +501,8 @@ def evaluate(
         realdev = config.realdev_file()
         if realdev.exists():
             named = [realdev]
-            fields["label_field"] = "orientation"
+            if label_field == "label":  # the real postings' own field, unless the user named one
+                fields["label_field"] = "orientation"
         else:
             click.echo(f"orient: no real postings at {realdev}; only the written sets are evaluated.", err=True)
     for file in named:

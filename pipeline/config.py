@@ -43,6 +43,8 @@ REALDEV_DEFAULT = ROOT.parent / "shared" / "realdev" / "postings.jsonl"
 # - gate: below this P(the text speaks of orientation) the verdict is `insufficient signal`;
 # - min_signal_terms: fewer occurrences than this of terms whose |weight| is in the stronger half, likewise.
 VERDICT: dict[str, Any] = {"threshold": 0.5, "bands": [0.35, 0.45, 0.55, 0.65], "gate": 0.45, "min_signal_terms": 2}
+# What a model loaded without metadata (--trust-model) is given: no gate, any term counts.
+DEFAULT_VERDICT: dict[str, Any] = {**VERDICT, "signal_weight": 0.0, "gate": 0.0}
 
 
 def realdev_file() -> Path:

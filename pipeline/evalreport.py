@@ -39,6 +39,8 @@ def written_figures(clf: Any) -> dict[str, dict[str, Any]]:
 
 def real_section(name: str, f: dict[str, Any]) -> str:
     """Markdown for one set of real documents."""
+    if "orientation" not in f:
+        return f"### `{name}`: {f['n']} documents, none of them a sales/marketing document with high or medium confidence\n"
     o = f["orientation"]
     t = f.get("by_title", {})
     lines = [
@@ -186,14 +188,15 @@ def render(
     ]
     if real:
         parts += [
-            "Real job postings written by employers (../shared/realdev/, outside the repository; never trained on, "
-            "never copied here). Labels by ../shared/guide/LABELLING.md.",
+            "Labelled real documents, never trained on and never copied here (the default set is ../shared/realdev/: "
+            "job postings written by employers, labelled by ../shared/guide/LABELLING.md).",
             "",
             *[real_section(Path(k).name if "/" in k else k, f) for k, f in real.items()],
         ]
     else:
         parts += ["Not measured: ../shared/realdev/ was not beside this checkout when the report was written.", ""]
-    parts += ["## Written sets (sanity checks)", "", written_table(written)]
+    if written:
+        parts += ["## Written sets (sanity checks)", "", written_table(written)]
     parts += [
         "## The articles: leave-one-article-out",
         "",

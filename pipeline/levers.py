@@ -193,8 +193,12 @@ def fit_with_tokenizer(params: dict[str, Any], data: TrainingSet) -> Any:
 
 
 def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple[str, str, str]]]) -> dict[str, Any]:
-    """Real-text figures (when real documents are given) and macro-F1 on each written set."""
-    from pipeline.realeval import COUNTED_CONFIDENCE, counted
+    """Real-text figures (when real documents are given) and macro-F1 on each written set.
+
+    Abstention here is the gate's alone: the shipped model's signal floor changes no real posting's verdict
+    (the shipped model's figures in the report equal variant S's).
+    """
+    from pipeline.realeval import counted, counted_neutral
 
     out: dict[str, Any] = {}
     if real:
@@ -205,7 +209,7 @@ def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple
         abstain = [g < trained.gate_threshold for g in gates]
         main = [i for i, d in enumerate(real) if counted(d)]
         role = [i for i, d in enumerate(real) if d.role in config.LABELS]
-        neutral = [i for i, d in enumerate(real) if d.label == "neutral" and d.confidence in COUNTED_CONFIDENCE]
+        neutral = [i for i, d in enumerate(real) if counted_neutral(d)]
         out["real_f1"] = classification_figures([real[i].label for i in main], [side[i] for i in main])["macro_f1"]
         out["title_f1"] = classification_figures([real[i].role for i in role], [side[i] for i in role])["macro_f1"]
         out["abstain_oriented"] = sum(abstain[i] for i in main) / max(1, len(main))

@@ -41,3 +41,20 @@ def brier(gold: Sequence[str], probabilities: Sequence[float]) -> float:
     if not gold:
         return 0.0
     return round(sum((p - (g == "marketing")) ** 2 for g, p in zip(gold, probabilities, strict=True)) / len(gold), 4)
+
+
+def reliability(gold: Sequence[str], probs: Sequence[float], bins: int = 5) -> list[dict[str, Any]]:
+    """Calibration table: per probability bin, the count, mean P(marketing) and share truly marketing."""
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, p in enumerate(probs) if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        rows.append(
+            {
+                "bin": f"{lo:.1f}–{hi:.1f}",
+                "n": len(idx),
+                "mean_probability": round(sum(probs[i] for i in idx) / len(idx), 3) if idx else None,
+                "marketing_share": round(sum(gold[i] == "marketing" for i in idx) / len(idx), 3) if idx else None,
+            }
+        )
+    return rows

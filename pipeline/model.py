@@ -480,8 +480,7 @@ def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
             why = exc.__class__.__name__
             name = model_file.name
             raise OrientError(f"Model file {name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
-    # The default verdict settings live with evaluation; imported here because evaluate imports this module.
-    from pipeline.evaluate import DEFAULT_VERDICT
+    from pipeline.config import DEFAULT_VERDICT
 
     meta = {
         "format": FORMAT_VERSION,

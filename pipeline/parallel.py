@@ -18,6 +18,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import Any, NamedTuple, TypeVar, cast
 
@@ -218,7 +219,7 @@ def _score_timed(
 
 def _head(item: Item) -> Item:
     """The item without its text, which whoever reads an outcome has no use for."""
-    return item if isinstance(item, Failure) else Document(item.id, "", item.note)
+    return item if isinstance(item, Failure) else replace(item, text="")
 
 
 def _joined(items: list[Item], outcomes: list[Outcome]) -> list[Piece]:

@@ -258,7 +258,7 @@ class Classifier:
 
     def verdict(self, probability: float, signal_terms: int, orientation_signal: float = 1.0) -> str:
         """Map a marketing probability and the amount of signal to a verdict."""
-        if signal_terms < self._min_signal or orientation_signal < self._gate:
+        if self.abstention(signal_terms, orientation_signal):
             return INSUFFICIENT
         for bound, name in zip(self._bands, VERDICTS, strict=False):
             if probability < bound:

@@ -15,7 +15,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -47,6 +47,8 @@ class Document:
     id: str
     text: str
     note: str | None = None
+    # A spreadsheet row's own cells, (column, value) in order, so tabular output can give the row back with its scores.
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -420,9 +422,12 @@ def parsed(items: Iterable[Document | Failure | Lines]) -> Iterator[Document | F
 
 
 def _csv_records(
-    path: Path, name: str, text_field: str, encoding: str | None, max_bytes: int
+    path: Path, name: str, text_field: str, encoding: str | None, max_bytes: int, delimiter: str = ","
 ) -> Iterator[tuple[str, str, object]]:
-    """Yield (where, what, row dict or Failure) for each row of a CSV file with a header."""
+    """Yield (where, what, row dict or Failure) for each row of a CSV (or TSV) file with a header.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1, the first record row 2.
+    """
     try:
         with path.open("rb") as fh:
             text = decode(_read_limited(fh, max_bytes), encoding)
@@ -434,7 +439,7 @@ def _csv_records(
         return
     # A field may be as large as a whole document; the csv module's default cap is 128 KiB.
     csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         fieldnames = reader.fieldnames
     except csv.Error as exc:
@@ -444,7 +449,7 @@ def _csv_records(
         columns = ", ".join(fieldnames or []) or "none"
         yield name, name, Failure(name, f"has no column {text_field!r} (columns: {columns})")
         return
-    rowno = 0
+    rowno = 1  # the header
     while True:
         try:
             row = next(reader)
@@ -489,7 +494,7 @@ def _walk(root: Path) -> Iterator[Path]:
 
 
 def input_format(name: str, forced: str) -> str:
-    """Return text, jsonl or csv for an input, from --input-format or its suffix."""
+    """Return text, jsonl, csv or tsv for an input, from --input-format or its suffix."""
     if forced != "auto":
         return forced
     lower = name.lower()
@@ -497,7 +502,18 @@ def input_format(name: str, forced: str) -> str:
         return "jsonl"
     if lower.endswith(".csv"):
         return "csv"
+    if lower.endswith((".tsv", ".tab")):
+        return "tsv"
     return "text"
+
+
+def _row_document(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
+    """A spreadsheet row's Document, carrying the row's own cells."""
+    doc = _from_record(record, where, what, text_field, id_field)
+    if isinstance(doc, Document) and isinstance(record, dict):
+        # A row longer than the header puts its extra cells under None (csv.DictReader's restkey): not a column.
+        return replace(doc, columns=tuple((str(k), "" if v is None else str(v)) for k, v in record.items() if k is not None))
+    return doc
 
 
 def _read_stdin(
@@ -524,6 +540,7 @@ def read_inputs(
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin: BinaryIO | None = None,
     lines: int = 0,
+    delimiter: str | None = None,
 ) -> Iterator[Document | Failure | Lines]:
     """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
 
@@ -564,9 +581,10 @@ def read_inputs(
                     yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, size)
             except OSError as exc:
                 yield Failure(name, f"cannot be read ({_os_reason(exc)})")
-        elif kind == "csv":
-            for where, what, rec in _csv_records(path, name, text_field, encoding, max_bytes):
-                yield _from_record(rec, where, what, text_field, id_field)
+        elif kind in ("csv", "tsv"):
+            sep = delimiter or ("\t" if kind == "tsv" else ",")
+            for where, what, rec in _csv_records(path, name, text_field, encoding, max_bytes, sep):
+                yield _row_document(rec, where, what, text_field, id_field)
         else:
             yield read_text_file(path, name, encoding, max_bytes)
 
@@ -596,8 +614,9 @@ class Labelled:
 def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, str, Any]]:
     """The records of a .jsonl or .csv file as (where, what, record or Failure), each bad one by its line or row."""
     name = str(path)
-    if input_format(name, "auto") == "csv":
-        yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES)
+    kind = input_format(name, "auto")
+    if kind in ("csv", "tsv"):
+        yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES, "\t" if kind == "tsv" else ",")
         return
     try:
         with path.open("rb") as fh:

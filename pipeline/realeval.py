@@ -9,7 +9,6 @@ far the text's orientation and the department's name part.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -18,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import DOCUMENT_LABELS, LABELS, MIXED, NEUTRAL
-from pipeline.evaluate import reliability
 from pipeline.labels import canonical_label
-from pipeline.metrics import brier, classification_figures
+from pipeline.metrics import brier, classification_figures, reliability
 
 ORIENTATIONS = DOCUMENT_LABELS
+CONFIDENCES = ("high", "medium", "low")
 COUNTED_CONFIDENCE = ("high", "medium")
+_CONFIDENCE_ALIASES = {"高": "high", "中": "medium", "低": "low"}
 _NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
 
 
@@ -51,9 +51,19 @@ class Outcome:
     evidence: tuple[str, ...] = ()  # the terms a record shows (the ten strongest each way)
 
 
+def confident(doc: RealDoc) -> bool:
+    """Whether a document's label is given with high or medium confidence (or with none: then every label counts)."""
+    return not doc.confidence or doc.confidence in COUNTED_CONFIDENCE
+
+
 def counted(doc: RealDoc) -> bool:
     """Whether a document counts in the headline figures: sales/marketing, high or medium confidence (or none given)."""
-    return doc.label in LABELS and (not doc.confidence or doc.confidence in COUNTED_CONFIDENCE)
+    return doc.label in LABELS and confident(doc)
+
+
+def counted_neutral(doc: RealDoc) -> bool:
+    """Whether a document counts in the neutral abstention figure."""
+    return doc.label == NEUTRAL and confident(doc)
 
 
 def _f1(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -78,11 +88,20 @@ def score_documents(clf: Any, docs: Sequence[RealDoc]) -> list[Outcome]:
 
 def figures(clf: Any, docs: Sequence[RealDoc]) -> dict[str, Any]:
     """Every real-text figure of one labelled set, scored with a loaded model."""
-    out = summarise(score_documents(clf, docs))
-    for error in out["worst_errors"]:
-        r = clf.score(next(d.text for d in docs if d.id == error["id"]))
+    outcomes = score_documents(clf, docs)
+    out = summarise(outcomes)
+    # The errors' evidence, from their own texts (ids may repeat in a user's file).
+    for error, o in zip(out["worst_errors"], worst(outcomes), strict=True):
+        r = clf.score(o.doc.text)
         error["evidence"] = {side: [f"{e.term}({e.contribution:+.2f})" for e in r.terms(side, 5)] for side in LABELS}
     return out
+
+
+def worst(outcomes: Sequence[Outcome], limit: int = 10) -> list[Outcome]:
+    """The most confident errors among the counted documents."""
+    wrong = [o for o in outcomes if counted(o.doc) and o.side != o.doc.label]
+    wrong.sort(key=lambda o: (-abs(o.probability - (o.doc.label == "marketing")), o.doc.id))
+    return wrong[:limit]
 
 
 def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -117,7 +136,7 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         flips = [o for o in main if o.doc.role in LABELS and o.doc.role != o.doc.label]
         if flips:
             out["title_disagrees"] = {"n": len(flips), "accuracy": _share([o.side == o.doc.label for o in flips])}
-    neutral = [o for o in outcomes if o.doc.label == NEUTRAL and (not o.doc.confidence or o.doc.confidence in COUNTED_CONFIDENCE)]
+    neutral = [o for o in outcomes if counted_neutral(o.doc)]
     if neutral:
         out["neutral"] = {"n": len(neutral), "insufficient_signal": _share([o.abstained for o in neutral])}
     mixed = [o for o in outcomes if o.doc.label == MIXED]
@@ -142,11 +161,9 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     shown = [term for o in outcomes for term in o.evidence]
     # Evidence a reader can use: a single character (者, 强, the 一 of 五险一金) is a fragment, not a reason.
     out["single_character_evidence"] = _share([len(term) == 1 for term in shown])
-    wrong = [o for o in main if o.side != o.doc.label]
-    wrong.sort(key=lambda o: (-abs(o.probability - (o.doc.label == "marketing")), o.doc.id))
     out["worst_errors"] = [
         {"id": o.doc.id, "gold": o.doc.label, "confidence": o.doc.confidence, "marketing_probability": round(o.probability, 4)}
-        for o in wrong[:10]
+        for o in worst(outcomes)
     ]
     return out
 
@@ -173,6 +190,9 @@ def read_documents(
         if isinstance(record, Failure):
             bad.append(record)
             continue
+        if not isinstance(record, dict):
+            bad.append(Failure(where, f"{what} is not a JSON object"))
+            continue
         text = record.get(text_field)
         if not isinstance(text, str) or not text.strip():
             bad.append(Failure(where, f"{what} has no text in field {text_field!r}"))
@@ -188,6 +208,10 @@ def read_documents(
         # "前程无忧 51job.com (crawl 2016-12)": a note in brackets after a site's name would split one site in many.
         group = _NOTE.sub("", _field(record, group_field))
         confidence = _field(record, confidence_field).lower()
+        confidence = _CONFIDENCE_ALIASES.get(confidence, confidence)
+        if confidence not in ("", *CONFIDENCES):
+            bad.append(Failure(where, f"{what} has confidence {confidence!r}, expected one of: {', '.join(CONFIDENCES)}"))
+            continue
         docs.append(RealDoc(doc_id, text, label, confidence, canonical_label(_field(record, role_field)) or "", group))
     return docs, bad
 
@@ -226,8 +250,3 @@ def summary(name: str, f: dict[str, Any]) -> str:
             f"  {g}: n {part['n']}, macro-F1 {part['macro_f1']:.3f}, insufficient signal {part['insufficient_signal']:.1%}"
         )
     return "\n".join(lines)
-
-
-def dumps(f: dict[str, Any]) -> str:
-    """The figures as JSON, Chinese kept readable."""
-    return json.dumps(f, ensure_ascii=False, indent=2)

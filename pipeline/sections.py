@@ -85,9 +85,8 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
 }
 # Kinds whose words are left out of scoring: they read alike whatever a posting's orientation.
 BOILERPLATE = frozenset({"intro", "benefits"})
-KINDS = ("body", "intro", "duties", "requirements", "benefits")
-
-_KIND_OF = {word: kind for kind, words in _HEADINGS.items() for word in words}
+# Keys case-folded, as matching ignores case: "Benefitſ" matches "benefits" and must find it.
+_KIND_OF = {word.casefold(): kind for kind, words in _HEADINGS.items() for word in words}
 _WORDS = "|".join(re.escape(w) for w in sorted(_KIND_OF, key=len, reverse=True))
 # A heading starts a line (or follows a sentence end) and may be numbered; it is bracketed (【福利】), or ends with
 # a colon, or stands alone on its line. "岗位职责/待遇/环境" (one regional site's single
@@ -95,7 +94,7 @@ _WORDS = "|".join(re.escape(w) for w in sorted(_KIND_OF, key=len, reverse=True))
 _HEADING = re.compile(
     rf"[ \t\u3000]*(?:[一二三四五六七八九十\d]+[、.．)）]\s*)?"
     rf"(?:[【\[](?P<bracketed>{_WORDS})[^\n】\]]{{0,8}}[】\]][ \t\u3000]*[:：]?"
-    rf"|(?P<word>{_WORDS})(?:[/、及和与&][^\n:：]{{0,8}})?(?:如下)?(?:[ \t\u3000]*[:：]|[ \t\u3000]*(?=\n|$)))",
+    rf"|(?P<word>{_WORDS})(?:[/、及和与&][^\r\n:：]{{0,8}})?(?:如下)?(?:[ \t\u3000]*[:：]|[ \t\u3000]*(?=\r?\n|$)))",
     re.IGNORECASE,
 )
 # Where a heading may start: the start of the text, a line, or a sentence. Matching the heading only there is
@@ -123,7 +122,7 @@ def _headings(text: str, starts: list[int]) -> list[tuple[int, int, str]]:
     for pos in starts:
         m = _HEADING.match(text, pos)
         if m:
-            out.append((m.start(), m.end(), _KIND_OF[(m.group("word") or m.group("bracketed")).lower()]))
+            out.append((m.start(), m.end(), _KIND_OF[(m.group("word") or m.group("bracketed")).casefold()]))
     return out
 
 
@@ -135,15 +134,33 @@ def _sections(text: str, starts: list[int], found: list[tuple[int, int, str]]) -
         out.append(Section("body", 0, found[0][0]))
     else:  # blank lines before the first heading belong to it, so the sections tile the text
         found = [(0, *found[0][1:]), *found[1:]]
-    for (start, _, kind), (end, _, _) in zip(found, [*found[1:], (len(text), 0, "")], strict=True):
-        # A sentence or line that starts with a duty (负责…, 1、负责…) ends a company introduction or a benefits list
-        # even without a heading: "公司简介：…。负责华南区域经销商管理，完成销售任务。" must not vanish with it.
-        duty = next((p for p in starts if start < p < end and _DUTY.match(text, p)), None) if kind in BOILERPLATE else None
-        if duty is not None:
-            out += [Section(kind, start, duty), Section("body", duty, end)]
-        else:
-            out.append(Section(kind, start, end))
+    for (start, heading_end, kind), (end, _, _) in zip(found, [*found[1:], (len(text), 0, "")], strict=True):
+        stop = _boilerplate_end(text, starts, start, heading_end, end) if kind in BOILERPLATE else end
+        out.append(Section(kind, start, stop))
+        if stop < end:
+            out.append(Section("body", stop, end))
     return out
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
+
+
+def _boilerplate_end(text: str, starts: list[int], start: int, heading_end: int, end: int) -> int:
+    """Where an introduction or a benefits section ends, at the latest at the next heading.
+
+    Left out of scoring, such a section must not swallow what follows it without a heading: a heading with its
+    content on the same line (工作地点：上海) ends with that line, one alone on its line ends at a blank line, and
+    a sentence or line that starts with a duty (负责…, 1、负责…) ends either: "公司简介：…。负责华南区域经销商管理。"
+    """
+    line_end = text.find("\n", heading_end, end)
+    inline = text[heading_end : end if line_end < 0 else line_end].strip()
+    if inline:
+        stop = end if line_end < 0 else line_end + 1
+    else:
+        blank = _BLANK_LINE.search(text, heading_end, end)
+        stop = end if blank is None else blank.end()
+    duty = next((p for p in starts if start < p < stop and _DUTY.match(text, p)), None)
+    return stop if duty is None else duty
 
 
 def sections(text: str) -> list[Section]:

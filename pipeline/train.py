@@ -62,6 +62,8 @@ DEPARTMENT_WORDS = (
 USER_FOLDS = 5
 # Files whose content decides what a trained model is; their hash is the model's code version.
 _CODE_FILES = (
+    "config.py",
+    "labels.py",
     "text.py",
     "segmenters.py",
     "traditional.py",

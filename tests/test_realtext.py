@@ -202,3 +202,58 @@ def test_the_learning_curve_trains_in_memory_only(tmp_path: Path, monkeypatch: p
     assert all(0.0 <= r["macro_f1"] <= 1.0 for r in rows)
     assert {p: p.stat().st_mtime_ns for p in (config.ROOT / "models").iterdir()} == before
     assert list(tmp_path.iterdir()) == [tmp_path / "dev.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        # A heading with its content on its line ends with that line: what follows is scored.
+        ("工作地点：上海浦东\n每天拜访客户，完成月度销售指标。", "每天拜访客户，完成月度销售指标。"),
+        ("公司简介：我们是一家公司。\n主要工作：拜访客户。", "主要工作：拜访客户。"),
+        # One alone on its line ends at a blank line.
+        ("福利待遇：\n五险一金\n双休\n\n开发客户", "开发客户"),
+        # Windows line ends, and a heading that matches only when case is ignored (ſ is a long s).
+        ("公司简介\r\n我们是公司\r\n\r\n每天拜访客户", "每天拜访客户"),
+        ("Benefitſ:\n负责销售", "负责销售"),
+    ],
+)
+def test_boilerplate_ends_where_its_heading_says(text: str, kept: str) -> None:
+    assert " ".join(scored_text(text).split()) == kept
+
+
+def test_bad_records_of_a_labelled_file_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "dev.jsonl"
+    path.write_text(
+        as_jsonl(
+            [1, 2], {"text": SALES, "label": "sales", "confidence": "高"}, {"text": SALES, "label": "sales", "confidence": "5"}
+        ),
+        encoding="utf-8",
+    )
+    docs, bad = read_documents(path)
+    assert [d.confidence for d in docs] == ["high"]
+    assert [(f.id, f.message) for f in bad] == [
+        (f"{path}:1", "line 1 is not a JSON object"),
+        (f"{path}:3", "line 3 has confidence '5', expected one of: high, medium, low"),
+    ]
+
+
+def test_errors_show_their_own_evidence_when_ids_repeat(tmp_path: Path, shipped: Any) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_text(
+        as_jsonl({"id": "7", "text": SALES, "label": "sales"}, {"id": "7", "text": MARKETING, "label": "sales"}), encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, ["evaluate", str(path), "--format", "json"])
+    (error,) = json.loads(result.stdout)["sets"][str(path)]["worst_errors"]
+    expected = shipped.score(MARKETING)
+    assert error["evidence"]["marketing"] == [f"{e.term}({e.contribution:+.2f})" for e in expected.terms("marketing", 5)]
+
+
+def test_a_report_on_a_file_with_no_counted_document(tmp_path: Path) -> None:
+    path = tmp_path / "neutral.jsonl"
+    path.write_text(as_jsonl({"text": NEUTRAL, "label": "neutral"}), encoding="utf-8")
+    report = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["evaluate", str(path), "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    text = report.read_text(encoding="utf-8")
+    assert "### `neutral.jsonl`: 1 documents, none of them a sales/marketing document with high or medium confidence" in text
+    assert "## Written sets" not in text

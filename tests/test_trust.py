@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import pipeline
 from pipeline import config, model
 from pipeline.cli import main
+from pipeline.config import DEFAULT_VERDICT
 from pipeline.errors import OrientError
-from pipeline.evaluate import DEFAULT_VERDICT
 
 TEXT = "负责市场调研，洞察目标客户需求，制定品牌定位。"
 
