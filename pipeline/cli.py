@@ -16,7 +16,7 @@ from pipeline import __version__, config
 from pipeline.errors import OrientError
 from pipeline.parallel import Run, block_bytes, default_jobs, score_runs
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
-from pipeline.writers import FORMATS, bytes_under, make_writer, writable
+from pipeline.writers import FORMATS, SUFFIX_FORMATS, TabularWriter, bytes_under, make_writer, writable
 
 _MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
 
@@ -46,7 +46,10 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Write to this file (atomically: it appears only when complete).",
     )(f)
     f = click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), help="Output format. Default: table on a terminal, jsonl otherwise."
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        help="Output format. Default: -o FILE's suffix (.csv .tsv .jsonl .json .xlsx), else table on a terminal, else jsonl.",
     )(f)
     return f
 
@@ -181,7 +184,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
         click.option(
             "--input-format",
-            type=click.Choice(["auto", "text", "jsonl", "csv"]),
+            type=click.Choice(["auto", "text", "jsonl", "csv", "tsv"]),
             default="auto",
             show_default=True,
             help="How to read INPUTS (auto: by suffix; standard input is text).",
@@ -189,6 +192,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it."
         ),
+        click.option("--delimiter", help="Field separator of .csv/.tsv inputs (default: , for .csv, a tab for .tsv)."),
         click.option(
             "--max-bytes",
             type=click.IntRange(min=1),
@@ -245,6 +249,11 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
     show_envvar=True,
     help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient[dask]').",
 )
+@click.option(
+    "--bom/--no-bom",
+    default=None,
+    help="Start CSV/TSV with a UTF-8 byte-order mark, so Excel reads Chinese right. Default: on for -o FILE, off otherwise.",
+)
 @output_options
 @model_option
 def score(
@@ -255,6 +264,7 @@ def score(
     input_format: str,
     encoding: str | None,
     max_bytes: int,
+    delimiter: str | None,
     explain: bool,
     fmt: str | None,
     output: Path | None,
@@ -263,6 +273,7 @@ def score(
     trust_model: bool = False,
     jobs: int | None = None,
     scheduler: str | None = None,
+    bom: bool | None = None,
 ) -> None:
     """Score documents: files, folders (.txt/.md inside), .jsonl/.csv records, or - for standard input.
 
@@ -281,7 +292,10 @@ def score(
                 "Nothing to score: name files or folders, use --text '…', or pipe text in, e.g. orient score examples/"
             )
         inputs = ("-",)
+    fmt = fmt or (SUFFIX_FORMATS.get(output.suffix.lower()) if output is not None else None)
     fmt = fmt or ("table" if output is None and sys.stdout.isatty() and not explain else "jsonl")
+    if fmt == "xlsx" and output is None and sys.stdout.isatty():
+        raise click.UsageError("An Excel workbook is a file: name it with -o, e.g. -o scored.xlsx")
     if explain and fmt not in ("json", "jsonl"):
         raise click.UsageError(
             f"--explain adds sentences and spans, which --format {fmt} cannot carry: use --format json "
@@ -291,10 +305,12 @@ def score(
         raise click.UsageError("--resume continues a JSON-lines output: give -o FILE (with --format jsonl, the default).")
     clf = _load(model_path, trust=trust_model)
     stream, atomic = _open_output(output, inputs, fmt, resume)
-    writer = make_writer(fmt, stream, bytes_under(stream))
+    # A CSV file is for a spreadsheet, and Excel on Windows reads Chinese right only after a byte-order mark.
+    writer = make_writer(fmt, stream, bytes_under(stream), bom=output is not None if bom is None else bom)
     failures = 0
     progress = _Progress()
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
+    reading["delimiter"] = delimiter
     docs: Iterator[Document | Failure | Lines]
     jobs = jobs or default_jobs()
     if resume:
@@ -320,6 +336,9 @@ def score(
             if isinstance(doc, Failure):
                 failures += 1
                 click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
+                if doc.columns and isinstance(writer, TabularWriter):
+                    with held:
+                        writer.write_failure(doc.id, f"not scored: {doc.message}", doc.columns)
                 continue
             if doc.note:
                 click.echo(f"orient: {_shown(doc.id)} {doc.note}; scored the rest.", err=True)
@@ -328,7 +347,7 @@ def score(
                 click.echo(f"orient: {_shown(out.id)} {out.message}; skipped.", err=True)
                 continue
             with held:
-                writer.write_encoded(out)
+                writer.write_encoded(out, doc.columns)
                 progress.tick()
         writer.close()
     except BrokenPipeError:
@@ -679,6 +698,7 @@ def explain(
     input_format: str,
     encoding: str | None,
     max_bytes: int,
+    delimiter: str | None,
     top: int,
     hints: int,
     color: bool | None,
@@ -708,6 +728,7 @@ def explain(
             encoding=encoding,
             fmt=input_format,
             max_bytes=max_bytes,
+            delimiter=delimiter,
         )
     ):
         if n:
@@ -736,6 +757,7 @@ def report(
     input_format: str,
     encoding: str | None,
     max_bytes: int,
+    delimiter: str | None,
     output: Path | None,
     model_path: Path | None,
 ) -> None:
@@ -769,6 +791,7 @@ def report(
             encoding=encoding,
             fmt=input_format,
             max_bytes=max_bytes,
+            delimiter=delimiter,
         ):
             docs.append(explain_document(clf, doc.id, doc.text))
             progress.tick()

@@ -57,6 +57,7 @@ class Failure:
 
     id: str
     message: str
+    columns: tuple[tuple[str, str], ...] = ()  # a spreadsheet row's own cells: tabular output keeps the row
 
 
 class DecodeError(ValueError):
@@ -510,7 +511,7 @@ def input_format(name: str, forced: str) -> str:
 def _row_document(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
     """A spreadsheet row's Document, carrying the row's own cells."""
     doc = _from_record(record, where, what, text_field, id_field)
-    if isinstance(doc, Document) and isinstance(record, dict):
+    if isinstance(record, dict):
         # A row longer than the header puts its extra cells under None (csv.DictReader's restkey): not a column.
         return replace(doc, columns=tuple((str(k), "" if v is None else str(v)) for k, v in record.items() if k is not None))
     return doc

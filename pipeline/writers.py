@@ -1,4 +1,8 @@
-"""Output formats for scored records: table, JSON lines, JSON, CSV. Chinese is written as Chinese."""
+"""Output formats for scored records: table, JSON lines, JSON, CSV, TSV, Excel. Chinese is written as Chinese.
+
+Tabular formats (CSV, TSV, Excel) give a spreadsheet's rows back with their own columns and the scores
+appended, so the output can be joined to (or replace) the sheet it came from.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,15 @@ import csv
 import json
 import os
 import unicodedata
+from collections.abc import Sequence
 from typing import Any, BinaryIO, TextIO
 
-FORMATS = ("table", "jsonl", "json", "csv")
-CSV_COLUMNS = ("id", "label", "marketing_probability", "verdict", "reason", "signal_terms", "sales_terms", "marketing_terms")
+FORMATS = ("table", "jsonl", "json", "csv", "tsv", "xlsx")
+# The format an output file's suffix asks for (--format overrides it).
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx"}
+TABULAR = ("csv", "tsv", "xlsx")
+SCORE_COLUMNS = ("label", "marketing_probability", "verdict", "reason", "signal_terms", "sales_terms", "marketing_terms")
+CSV_COLUMNS = ("id", *SCORE_COLUMNS)
 
 
 def display_width(text: str) -> int:
@@ -22,8 +31,17 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
 
 
+def phrase(term: str) -> str:
+    """A term as a reader writes it: a word pair of Chinese as one phrase (开发客户), of other words with a space."""
+    words = term.split(" ")
+    joined = words[0]
+    for word in words[1:]:
+        joined += " " + word if joined[-1].isascii() and word[0].isascii() else word
+    return joined
+
+
 def _terms(record: dict[str, Any], side: str, limit: int = 3) -> str:
-    return " ".join(e["term"] for e in record["evidence"][side][:limit])
+    return "、".join(phrase(e["term"]) for e in record["evidence"][side][:limit])
 
 
 class Writer:
@@ -32,17 +50,17 @@ class Writer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Write one record."""
+    def write(self, record: dict[str, Any], columns: Sequence[tuple[str, str]] = ()) -> None:
+        """Write one record (with the input row's own cells, which only tabular formats keep)."""
         raise NotImplementedError
 
     # A writer whose output per record does not depend on the records before it can have that output
     # made elsewhere (by the worker processes that scored the record): `encode` there, `write_encoded` here.
     encode: Any = None
 
-    def write_encoded(self, encoded: Any) -> None:
+    def write_encoded(self, encoded: Any, columns: Sequence[tuple[str, str]] = ()) -> None:
         """Write what `encode` made of a record (the record itself for writers without `encode`)."""
-        self.write(encoded)
+        self.write(encoded, columns)
 
     def write_all(self, encoded: list[Any]) -> None:
         """write_encoded each of a list, in order."""
@@ -123,11 +141,11 @@ class JsonlWriter(Writer):
         if raw is not None:
             out.flush()
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], columns: Sequence[tuple[str, str]] = ()) -> None:
         """Write one record as a line of JSON."""
         self.write_encoded(jsonl_encoded(record))
 
-    def write_encoded(self, encoded: bytes | str) -> None:
+    def write_encoded(self, encoded: bytes | str, columns: Sequence[tuple[str, str]] = ()) -> None:
         """Write a line made by `jsonl_encoded` (or by `jsonl_line`)."""
         if self.raw is None:
             self.out.write(writable(encoded) if isinstance(encoded, str) else encoded.decode("utf-8"))
@@ -149,7 +167,7 @@ class JsonWriter(Writer):
         super().__init__(out)
         self.count = 0
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], columns: Sequence[tuple[str, str]] = ()) -> None:
         """Write one element of the array."""
         self.out.write(("[\n" if self.count == 0 else ",\n") + writable(json.dumps(record, ensure_ascii=False, indent=2)))
         self.count += 1
@@ -160,28 +178,123 @@ class JsonWriter(Writer):
         super().close()
 
 
-class CsvWriter(Writer):
-    """A CSV with one row per record; evidence as space-separated top terms."""
+class TabularWriter(Writer):
+    """Rows of a sheet: the input's own columns (when it had any), then the scores.
+
+    The header is fixed by the first row: the first input's columns, then SCORE_COLUMNS (a score column whose
+    name the sheet already uses is written `orient_NAME`), then the record id. Rows of later inputs fill the
+    columns they share by name.
+    """
 
     def __init__(self, out: TextIO) -> None:
         super().__init__(out)
-        self.csv = csv.writer(out, lineterminator="\n")
-        self.csv.writerow(CSV_COLUMNS)
+        self.header: list[str] | None = None
+        self.own: list[str] = []
 
-    def write(self, record: dict[str, Any]) -> None:
+    def start(self, header: list[str]) -> None:
+        """Begin the table with its header row."""
+        raise NotImplementedError
+
+    def row(self, cells: list[Any]) -> None:
         """Write one row."""
-        self.csv.writerow(
-            [
-                writable(record["id"]),
-                record["label"],
-                record["marketing_probability"],
-                record["verdict"],
-                record.get("reason"),
-                record["signal_terms"],
-                _terms(record, "sales", 5),
-                _terms(record, "marketing", 5),
-            ]
+        raise NotImplementedError
+
+    def write_failure(self, doc_id: str, message: str, columns: Sequence[tuple[str, str]]) -> None:
+        """Keep a row that could not be scored: its own cells, no scores, and why in the reason column."""
+        self.write(
+            {
+                "id": doc_id,
+                "label": None,
+                "marketing_probability": None,
+                "verdict": None,
+                "reason": message,
+                "signal_terms": None,
+                "evidence": {"sales": [], "marketing": []},
+            },
+            columns,
         )
+
+    def write(self, record: dict[str, Any], columns: Sequence[tuple[str, str]] = ()) -> None:
+        """Write one row: the input's cells, then the record's scores."""
+        if self.header is None:
+            self.own = [name for name, _ in columns]
+            named = [f"orient_{c}" if c in self.own else c for c in (*SCORE_COLUMNS, "id")]
+            self.header = [*self.own, *named] if self.own else ["id", *SCORE_COLUMNS]
+            self.start(self.header)
+        cells = dict(columns)
+        scores: list[Any] = [
+            record["label"],
+            record["marketing_probability"],
+            record["verdict"],
+            record.get("reason"),
+            record["signal_terms"],
+            _terms(record, "sales", 5),
+            _terms(record, "marketing", 5),
+        ]
+        doc_id = writable(record["id"])
+        own = [writable(cells.get(name, "")) for name in self.own]
+        self.row([*own, *scores, doc_id] if self.own else [doc_id, *scores])
+
+
+class CsvWriter(TabularWriter):
+    """CSV (or, with a tab delimiter, TSV); with `bom`, UTF-8 with a byte-order mark, as Excel on Windows needs for Chinese."""
+
+    def __init__(self, out: TextIO, delimiter: str = ",", bom: bool = False) -> None:
+        super().__init__(out)
+        if bom:
+            out.write("\ufeff")
+        self.csv = csv.writer(out, lineterminator="\n", delimiter=delimiter)
+
+    def start(self, header: list[str]) -> None:
+        """Write the header row."""
+        self.csv.writerow(header)
+
+    def row(self, cells: list[Any]) -> None:
+        """Write one row."""
+        self.csv.writerow(["" if c is None else c for c in cells])
+
+    def close(self) -> None:
+        """Write the header of an empty table, then flush."""
+        if self.header is None:
+            self.start(list(CSV_COLUMNS))
+        super().close()
+
+
+class XlsxWriter(TabularWriter):
+    """An Excel workbook of one sheet, written to the bytes beneath the output when it is complete."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(out)
+        from openpyxl import Workbook
+
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet("orient")
+
+    def start(self, header: list[str]) -> None:
+        """Write the header row."""
+        self.sheet.append(header)
+
+    def row(self, cells: list[Any]) -> None:
+        """Write one row; text that Excel would take for a formula stays text."""
+        self.sheet.append([self._cell(c) for c in cells])
+
+    def _cell(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        from openpyxl.cell import WriteOnlyCell
+
+        # Characters XML cannot hold would make the workbook unreadable.
+        cell = WriteOnlyCell(self.sheet, value="".join(ch if ch in "\t\n\r" or ord(ch) >= 32 else " " for ch in value))
+        cell.data_type = "s"  # "=…" in a posting is text, not a formula to run
+        return cell
+
+    def close(self) -> None:
+        """Save the workbook."""
+        if self.header is None:
+            self.start(list(CSV_COLUMNS))
+        self.out.flush()
+        self.book.save(self.out.buffer)
+        self.out.buffer.flush()
 
 
 class TableWriter(Writer):
@@ -191,7 +304,7 @@ class TableWriter(Writer):
         super().__init__(out)
         self.header = False
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], columns: Sequence[tuple[str, str]] = ()) -> None:
         """Write one row (and the header before the first)."""
         if not self.header:
             self.out.write(f"{_pad('id', 36)}  {_pad('verdict', 27)}  P(mkt)  top terms (sales | marketing)\n")
@@ -203,8 +316,12 @@ class TableWriter(Writer):
         self.out.write(f"{_pad(doc_id, 36)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
 
 
-def make_writer(fmt: str, out: TextIO, raw: BinaryIO | None = None) -> Writer:
+def make_writer(fmt: str, out: TextIO, raw: BinaryIO | None = None, bom: bool = False) -> Writer:
     """Return the writer for a format name (JSON lines go to `raw`, the bytes beneath `out`, if given: see bytes_under)."""
     if fmt == "jsonl":
         return JsonlWriter(out, raw)
-    return {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}[fmt](out)
+    if fmt in ("csv", "tsv"):
+        return CsvWriter(out, "\t" if fmt == "tsv" else ",", bom)
+    if fmt == "xlsx":
+        return XlsxWriter(out)
+    return {"table": TableWriter, "json": JsonWriter}[fmt](out)

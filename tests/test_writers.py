@@ -37,7 +37,7 @@ def _write(fmt: str, records: list[dict[str, Any]]) -> str:
 
 
 def test_formats() -> None:
-    assert set(FORMATS) == {"table", "jsonl", "json", "csv"}
+    assert set(FORMATS) == {"table", "jsonl", "json", "csv", "tsv", "xlsx"}
 
 
 @pytest.mark.parametrize("n", [0, 1, 3])
@@ -62,8 +62,8 @@ def test_csv_has_a_header_and_top_terms() -> None:
     assert row["label"] == "marketing"
     assert float(row["marketing_probability"]) == 0.8123
     assert row["verdict"] == "strongly marketing-oriented"
-    assert row["marketing_terms"].split() == ["市场调研", "品牌定位"]
-    assert row["sales_terms"].split() == ["回款"]
+    assert row["marketing_terms"] == "市场调研、品牌定位"
+    assert row["sales_terms"] == "回款"
 
 
 def test_csv_without_records_is_just_the_header() -> None:
@@ -144,7 +144,12 @@ def test_every_format_writes_an_id_with_a_lone_surrogate(fmt: str) -> None:
     writer = make_writer(fmt, out)
     writer.write({**RECORD, "id": "a\ud800b"})
     writer.close()
-    text = raw.getvalue().decode("utf-8")
+    if fmt == "xlsx":
+        import openpyxl
+
+        text = next(openpyxl.load_workbook(io.BytesIO(raw.getvalue())).active.iter_rows(min_row=2, values_only=True))[0]
+    else:
+        text = raw.getvalue().decode("utf-8")
     assert "a\\ud800b" in text
     if fmt in ("json", "jsonl"):  # a JSON escape: the id reads back as it was
         parsed = json.loads(text)
@@ -158,3 +163,29 @@ def test_a_jsonl_line_made_as_text_with_a_lone_surrogate_is_written_as_its_escap
     JsonlWriter(out).write_encoded(jsonl_line({"id": "a\ud800b"}))
     assert out.getvalue() == '{"id": "a\\ud800b"}\n'
     assert json.loads(out.getvalue()) == {"id": "a\ud800b"}
+
+
+@pytest.mark.parametrize(
+    ("term", "shown"),
+    [("开发 客户", "开发客户"), ("brand awareness", "brand awareness"), ("crm 系统", "crm系统"), ("市场调研", "市场调研")],
+)
+def test_a_word_pair_reads_as_one_phrase(term: str, shown: str) -> None:
+    from pipeline.writers import phrase
+
+    assert phrase(term) == shown
+
+
+def test_a_row_that_could_not_be_scored_keeps_its_cells() -> None:
+    from pipeline.writers import CsvWriter
+
+    out = io.StringIO()
+    writer = CsvWriter(out)
+    writer.write(RECORD, [("职位", "销售"), ("label", "gold")])
+    writer.write_failure("jobs.csv:row 3", "not scored: is empty", [("职位", "行政"), ("label", "")])
+    writer.close()
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    # The sheet's own "label" column keeps its name; orient's is written orient_label.
+    scores = ["marketing_probability", "verdict", "reason", "signal_terms", "sales_terms", "marketing_terms", "id"]
+    assert rows[0] == ["职位", "label", "orient_label", *scores]
+    assert rows[1][:4] == ["销售", "gold", "marketing", "0.8123"]
+    assert rows[2] == ["行政", "", "", "", "", "not scored: is empty", "", "", "", "jobs.csv:row 3"]
