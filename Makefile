@@ -69,7 +69,7 @@ bench: bytecode  ## Measure speed and memory (segmenters, batch, cold start, cor
 wheel-check: $(STAMP)  ## Build the wheel, install it in a fresh venv outside the checkout, score one text there
 	rm -rf dist && $(PIP) wheel --quiet --no-deps -w dist .
 	rm -rf /tmp/orient-wheel-check && $(PYTHON) -m venv /tmp/orient-wheel-check
-	/tmp/orient-wheel-check/bin/python -m pip install --quiet -c constraints.txt dist/orient-*.whl
+	/tmp/orient-wheel-check/bin/python -m pip install --quiet -c constraints.txt dist/orient_zh-*.whl
 	/tmp/orient-wheel-check/bin/python -c "import importlib.resources as r, sys; sys.exit(not r.files('pipeline').joinpath('py.typed').is_file())"
 	cd /tmp && /tmp/orient-wheel-check/bin/orient score --text '负责市场调研，洞察目标客户需求，制定品牌定位。' --format json
 

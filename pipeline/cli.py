@@ -99,22 +99,32 @@ def _check_encoding(ctx: click.Context, param: click.Parameter, value: str | Non
 
 
 class _Progress:
-    """A document counter on standard error, shown only when standard error is a terminal."""
+    """A document counter with its rate (and the total, where it is known) on standard error.
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
+    Shown only when standard error is a terminal and the records do not go to that same terminal: a counter
+    redrawn in the middle of a table would run into it.
+    """
+
+    def __init__(self, records_to_terminal: bool = False, total: int | None = None) -> None:
+        self.enabled = sys.stderr.isatty() and not records_to_terminal
+        self.total = total
         self.count = 0
-        self.last = 0.0
+        self.start = self.last = time.monotonic()
+
+    def _line(self) -> str:
+        rate = self.count / max(time.monotonic() - self.start, 1e-9)
+        of = f" of {self.total:,}" if self.total is not None else ""
+        return f"\rscored {self.count:,}{of} documents ({rate:,.0f}/s)"
 
     def tick(self, documents: int = 1) -> None:
         self.count += documents
         if self.enabled and time.monotonic() - self.last > 0.2:
             self.last = time.monotonic()
-            click.echo(f"\rscored {self.count} documents", nl=False, err=True)
+            click.echo(self._line(), nl=False, err=True)
 
     def done(self) -> None:
         if self.enabled and self.count:
-            click.echo(f"\rscored {self.count} documents", err=True)
+            click.echo(self._line(), err=True)
 
 
 class _HeldInterrupts:
@@ -247,7 +257,7 @@ def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -
     metavar="ADDRESS",
     envvar="ORIENT_SCHEDULER",
     show_envvar=True,
-    help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient[dask]').",
+    help="Score on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs: pip install 'orient-zh[dask]').",
 )
 @click.option(
     "--bom/--no-bom",
@@ -308,7 +318,8 @@ def score(
     # A CSV file is for a spreadsheet, and Excel on Windows reads Chinese right only after a byte-order mark.
     writer = make_writer(fmt, stream, bytes_under(stream), bom=output is not None if bom is None else bom)
     failures = 0
-    progress = _Progress()
+    # The total is known when the documents are --text strings alone.
+    progress = _Progress(output is None and sys.stdout.isatty(), len(texts) if texts and not inputs else None)
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
     reading["delimiter"] = delimiter
     docs: Iterator[Document | Failure | Lines]

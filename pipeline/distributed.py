@@ -5,10 +5,10 @@ metadata records) and sends them with the metadata as one `ModelPayload`, shared
 (`client.scatter(..., broadcast=True)` for the command line, one graph node for collections). A worker
 verifies the bytes' SHA-256 against that hash and the orient version against its own, builds the
 classifier once, and keeps it for every later partition (a per-process cache keyed by the hash). Workers
-need orient installed (`pip install 'orient[dask]'`, plus `[fast]` for rjieba), not the model file.
+need orient installed (`pip install 'orient-zh[dask]'`, plus `[fast]` for rjieba), not the model file.
 Records are identical to local scoring: the same code runs on the same bytes.
 
-Needs the optional extra: pip install 'orient[dask]'.
+Needs the optional extra: pip install 'orient-zh[dask]'.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def score_stream_on(
     try:
         from distributed import Client
     except ImportError:
-        raise OrientError("--scheduler needs Dask; install it with: pip install 'orient[dask]'.") from None
+        raise OrientError("--scheduler needs Dask; install it with: pip install 'orient-zh[dask]'.") from None
     from pipeline.parallel import chunked
 
     payload = ModelPayload.from_classifier(clf)

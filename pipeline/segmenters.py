@@ -247,7 +247,7 @@ def build(choice: str, user_words: Iterable[tuple[str, int]], cache_dir: Path) -
         return JiebaSegmenter(words, cache_dir)
     if choice == "rjieba":
         if not rjieba_installed():
-            raise OrientError(f"{ENV_VAR}=rjieba, but rjieba is not installed; install it with: pip install 'orient[fast]'.")
+            raise OrientError(f"{ENV_VAR}=rjieba, but rjieba is not installed; install it with: pip install 'orient-zh[fast]'.")
         seg = RjiebaSegmenter(words, cache_dir)
         problem = self_check(seg)
         if problem is not None:

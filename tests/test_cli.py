@@ -780,3 +780,28 @@ def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path
     (source,) = [s for s in meta["sources"] if s["file"] == str(sheet)]
     assert (source["count"], source["labels"]) == (6, {"marketing": 3, "sales": 3})
     assert meta["gate"]["neutral_documents"] == 3 + sum(1 for line in config.PASSAGES_FILE.open() if '"label": "neutral"' in line)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_count_total_and_rate_but_never_over_records_on_the_same_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.cli import _Progress
+
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    progress = _Progress(records_to_terminal=False, total=3)
+    progress.last = float("-inf")  # draw at the first tick
+    progress.tick(2)
+    progress.done()
+    lines = err.getvalue().split("\r")[1:]
+    assert [line.split(" (")[0] for line in lines] == ["scored 2 of 3 documents"] * 2
+    assert all(line.rstrip("\n").endswith("/s)") for line in lines) and err.getvalue().endswith("\n")
+    quiet = _Progress(records_to_terminal=True)
+    quiet.tick()
+    quiet.done()
+    assert not quiet.enabled and err.getvalue().count("\r") == 2

@@ -143,7 +143,7 @@ def test_an_unknown_segmenter_is_refused_in_one_sentence(monkeypatch: pytest.Mon
 def test_auto_falls_back_to_jieba_when_rjieba_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(segmenters, "rjieba_installed", lambda: False)
     assert _build(monkeypatch, "auto").name == "jieba"
-    with pytest.raises(OrientError, match=r"rjieba is not installed; install it with: pip install 'orient\[fast\]'"):
+    with pytest.raises(OrientError, match=r"rjieba is not installed; install it with: pip install 'orient-zh\[fast\]'"):
         _build(monkeypatch, "rjieba")
 
 
