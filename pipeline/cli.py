@@ -194,7 +194,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--id-field", default="id", show_default=True, help="Field holding the id in .jsonl/.csv records."),
         click.option(
             "--input-format",
-            type=click.Choice(["auto", "text", "jsonl", "csv", "tsv"]),
+            type=click.Choice(["auto", "text", "jsonl", "csv", "tsv", "sheet", "document"]),
             default="auto",
             show_default=True,
             help="How to read INPUTS (auto: by suffix; standard input is text).",
@@ -203,6 +203,7 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--encoding", callback=_check_encoding, help="Decode text files with this encoding instead of detecting it."
         ),
         click.option("--delimiter", help="Field separator of .csv/.tsv inputs (default: , for .csv, a tab for .tsv)."),
+        click.option("--sheet", help="Which sheet of .xlsx inputs to read (default: the first)."),
         click.option(
             "--max-bytes",
             type=click.IntRange(min=1),
@@ -275,6 +276,7 @@ def score(
     encoding: str | None,
     max_bytes: int,
     delimiter: str | None,
+    sheet: str | None,
     explain: bool,
     fmt: str | None,
     output: Path | None,
@@ -321,7 +323,7 @@ def score(
     # The total is known when the documents are --text strings alone.
     progress = _Progress(output is None and sys.stdout.isatty(), len(texts) if texts and not inputs else None)
     reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
-    reading["delimiter"] = delimiter
+    reading.update(delimiter=delimiter, sheet=sheet)
     docs: Iterator[Document | Failure | Lines]
     jobs = jobs or default_jobs()
     if resume:
@@ -710,6 +712,7 @@ def explain(
     encoding: str | None,
     max_bytes: int,
     delimiter: str | None,
+    sheet: str | None,
     top: int,
     hints: int,
     color: bool | None,
@@ -740,6 +743,7 @@ def explain(
             fmt=input_format,
             max_bytes=max_bytes,
             delimiter=delimiter,
+            sheet=sheet,
         )
     ):
         if n:
@@ -769,6 +773,7 @@ def report(
     encoding: str | None,
     max_bytes: int,
     delimiter: str | None,
+    sheet: str | None,
     output: Path | None,
     model_path: Path | None,
 ) -> None:
@@ -803,6 +808,7 @@ def report(
             fmt=input_format,
             max_bytes=max_bytes,
             delimiter=delimiter,
+            sheet=sheet,
         ):
             docs.append(explain_document(clf, doc.id, doc.text))
             progress.tick()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from pipeline.formats import DOCUMENT_SUFFIXES, SHEET_SUFFIXES, FormatError, extract_text, read_sheet
 from pipeline.labels import canonical_label
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -505,7 +506,58 @@ def input_format(name: str, forced: str) -> str:
         return "csv"
     if lower.endswith((".tsv", ".tab")):
         return "tsv"
+    if lower.endswith(SHEET_SUFFIXES):
+        return "sheet"
+    if lower.endswith(DOCUMENT_SUFFIXES):
+        return "document"
     return "text"
+
+
+def _sentence(exc: Exception, path: Path) -> str:
+    """A reading error as the rest of a Failure's sentence: without the file's name (the id says it) or a full stop."""
+    return str(exc).removeprefix(f"{path.name} ").rstrip(".")
+
+
+def read_document_file(path: Path, name: str, max_bytes: int) -> Document | Failure:
+    """A .docx, .pdf or .html file as one document: its text as pipeline.formats extracts it."""
+    try:
+        with path.open("rb") as fh:
+            data = _read_limited(fh, max_bytes)
+        text = extract_text(path, data, max_bytes=max_bytes)
+    except (DecodeError, FormatError) as exc:
+        return Failure(name, _sentence(exc, path))
+    except OSError as exc:
+        return Failure(name, f"cannot be read ({_os_reason(exc)})")
+    return _check_text(name, text)
+
+
+def read_sheet_rows(
+    path: Path, name: str, text_field: str, id_field: str, max_bytes: int, sheet: str | None = None
+) -> Iterator[Document | Failure]:
+    """An .xlsx sheet's rows as Documents carrying their cells; rows are named as Excel numbers them (header row 1)."""
+    try:
+        with path.open("rb") as fh:
+            data = _read_limited(fh, max_bytes)
+        header, rows = read_sheet(path, data, sheet, max_bytes=max_bytes)
+    except (DecodeError, FormatError) as exc:
+        yield Failure(name, _sentence(exc, path))
+        return
+    except OSError as exc:
+        yield Failure(name, f"cannot be read ({_os_reason(exc)})")
+        return
+    if text_field not in header:
+        yield Failure(name, f"has no column {text_field!r} (columns: {', '.join(h for h in header if h) or 'none'})")
+        return
+    for n, row in enumerate(rows, start=2):
+        where, what = f"{name}:row {n}", f"row {n}"
+        cells = tuple((h, "" if v is None else str(v)) for h, v in zip(header, row, strict=True) if h)
+        value = row[header.index(text_field)]
+        if value is not None and not isinstance(value, str):
+            # A number or a date in the text column: there is no text to score.
+            yield Failure(where, f"holds {type(value).__name__} {value!r} in column {text_field!r}, not text", cells)
+            continue
+        record = {h: v for h, v in zip(header, row, strict=True) if h}
+        yield replace(_from_record(record, where, what, text_field, id_field), columns=cells)
 
 
 def _row_document(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
@@ -542,6 +594,7 @@ def read_inputs(
     stdin: BinaryIO | None = None,
     lines: int = 0,
     delimiter: str | None = None,
+    sheet: str | None = None,
 ) -> Iterator[Document | Failure | Lines]:
     """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
 
@@ -586,6 +639,10 @@ def read_inputs(
             sep = delimiter or ("\t" if kind == "tsv" else ",")
             for where, what, rec in _csv_records(path, name, text_field, encoding, max_bytes, sep):
                 yield _row_document(rec, where, what, text_field, id_field)
+        elif kind == "sheet":
+            yield from read_sheet_rows(path, name, text_field, id_field, max_bytes, sheet)
+        elif kind == "document":
+            yield read_document_file(path, name, max_bytes)
         else:
             yield read_text_file(path, name, encoding, max_bytes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,81 @@ def test_the_output_suffix_chooses_the_format_and_format_overrides_it(tmp_path: 
     assert out.read_text(encoding="utf-8-sig").startswith("id,label,")
     assert _score("--text", SALES_TEXT, "-o", str(out), "--format", "jsonl").exit_code == 0
     assert out.read_text(encoding="utf-8").startswith('{"id": "text"')
+
+
+def _workbook(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "岗位"
+    for row in (["职位名称", "职位描述"], ["销售代表", SALES_TEXT], ["编号", 12345], ["市场专员", MARKETING_TEXT]):
+        first.append(row)
+    other = book.create_sheet("其他")
+    other.append(["职位描述"])
+    other.append([MARKETING_TEXT])
+    book.save(path)
+    return path
+
+
+def test_an_excel_sheet_in_and_out(tmp_path: Path, shipped: Any) -> None:
+    book = _workbook(tmp_path / "jobs.xlsx")
+    out = tmp_path / "scored.xlsx"
+    result = _score(str(book), "--text-field", "职位描述", "-o", str(out))
+    assert result.exit_code == 1
+    # A number in the text column is named with its row, and the other rows are scored.
+    assert f"orient: {book}:row 3 holds int 12345 in column '职位描述', not text; skipped." in result.stderr
+    rows = _xlsx_rows(out)
+    assert rows[0] == ["职位名称", "职位描述", *SCORES, "id"]
+    assert [r[0] for r in rows[1:]] == ["销售代表", "编号", "市场专员"]
+    assert rows[1][2:4] == [shipped.score(SALES_TEXT).label, shipped.score(SALES_TEXT).to_dict()["marketing_probability"]]
+    assert rows[2][5] == "not scored: holds int 12345 in column '职位描述', not text"
+    # Another sheet by name; a sheet that is not there is named with the ones that are.
+    other = _score(str(book), "--sheet", "其他", "--text-field", "职位描述", "--format", "jsonl")
+    assert other.exit_code == 0 and len(other.stdout.splitlines()) == 1
+    missing = _score(str(book), "--sheet", "无", "--text-field", "职位描述", "--format", "jsonl")
+    assert missing.exit_code == 1 and "无" in missing.stderr and "岗位" in missing.stderr
+
+
+def test_word_and_web_pages_are_read_as_people_see_them(tmp_path: Path, shipped: Any) -> None:
+    import docx
+
+    word = tmp_path / "jd.docx"
+    document = docx.Document()
+    document.add_paragraph("岗位职责：")
+    document.add_paragraph(MARKETING_TEXT)
+    document.save(word)
+    page = tmp_path / "jd.html"
+    page.write_text(
+        f"<html><head><script>gtag('js', new Date())</script><style>p{{color:red}}</style></head>"
+        f"<body><nav>首页 · 招聘 · 登录</nav><main><p>{SALES_TEXT}</p></main></body></html>",
+        encoding="utf-8",
+    )
+    result = _score(str(word), str(page), "--format", "jsonl", "--explain")
+    assert result.exit_code == 0, result.stderr
+    by_id = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert by_id[str(page)]["marketing_probability"] == shipped.score(SALES_TEXT).to_dict()["marketing_probability"]
+    assert "gtag" not in result.stdout and "首页" not in result.stdout
+    # Spans point into the extracted text, which is what explain shows.
+    sentences = by_id[str(word)]["sentences"]
+    assert any(s["text"] == MARKETING_TEXT for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("scan.pdf", b"%PDF-1.4 not really", "is damaged or is not a PDF; print it to a new PDF or paste its text"),
+        ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "is an old Word .doc file; save it as .docx and try again"),
+        ("broken.xlsx", b"PK\x03\x04 not a workbook", None),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_named_and_the_rest_are_scored(
+    tmp_path: Path, name: str, data: bytes, message: str | None
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    result = _score(str(bad), "--text", SALES_TEXT, "--format", "jsonl")
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 1
+    (line,) = [x for x in result.stderr.splitlines() if str(bad) in x]
+    assert line.startswith(f"orient: {bad} ") and line.endswith("; skipped.")
+    if message:
+        assert line == f"orient: {bad} {message}; skipped."
