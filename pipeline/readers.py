@@ -676,6 +676,20 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, st
     if kind in ("csv", "tsv"):
         yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES, "\t" if kind == "tsv" else ",")
         return
+    if kind == "sheet":
+        try:
+            with path.open("rb") as fh:
+                header, rows = read_sheet(path, _read_limited(fh, DEFAULT_MAX_BYTES))
+        except (DecodeError, FormatError, OSError) as exc:
+            yield (
+                name,
+                name,
+                Failure(name, _sentence(exc, path) if not isinstance(exc, OSError) else f"cannot be read ({_os_reason(exc)})"),
+            )
+            return
+        for n, row in enumerate(rows, start=2):
+            yield f"{name}:row {n}", f"row {n}", {h: v for h, v in zip(header, row, strict=True) if h}
+        return
     try:
         with path.open("rb") as fh:
             records = list(_jsonl_records(fh, name, DEFAULT_MAX_BYTES))

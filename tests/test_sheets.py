@@ -189,3 +189,26 @@ def test_a_file_that_cannot_be_read_is_named_and_the_rest_are_scored(
     assert line.startswith(f"orient: {bad} ") and line.endswith("; skipped.")
     if message:
         assert line == f"orient: {bad} {message}; skipped."
+
+
+def test_train_and_evaluate_read_a_workbook_with_its_own_columns(tmp_path: Path) -> None:
+    from pipeline.realeval import read_documents
+    from pipeline.train import labelled_set
+
+    path = tmp_path / "labels.xlsx"
+    book = openpyxl.Workbook()
+    for row in (
+        ["描述", "类别", "可信度"],
+        [SALES_TEXT, "销售", "高"],
+        [MARKETING_TEXT, "营销", "中"],
+        [SALES_TEXT, "中性", "低"],
+    ):
+        book.active.append(row)
+    book.save(path)
+    assert labelled_set(path, "user1", "描述", "类别").labels == ["sales", "marketing"]
+    docs, bad = read_documents(path, text_field="描述", label_field="类别", confidence_field="可信度")
+    assert bad == [] and [(d.label, d.confidence) for d in docs] == [
+        ("sales", "high"),
+        ("marketing", "medium"),
+        ("neutral", "low"),
+    ]
