@@ -6,7 +6,7 @@ that orient's core dependencies do not, from their RECORD). HTML gets two more t
 each candidate keeps and how much else it lets through on three kinds of page, and a 50 MB page read in a
 fresh process (time and peak memory).
 
-    .venv/bin/python bench/formats.py            # prints Markdown; about 6 minutes
+    .venv/bin/python bench/formats.py            # prints Markdown; about 4 minutes
     .venv/bin/python bench/formats.py --big-mb 5 # a smaller "big" page, for a quick run
 
 Every candidate package must be installed: openpyxl python-calamine python-docx pypdf pdfminer.six lxml
@@ -21,7 +21,6 @@ import html
 import html.parser
 import io
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -207,7 +206,8 @@ class StdlibEvents(html.parser.HTMLParser):
 
     def __init__(self, sink: Any) -> None:
         super().__init__(convert_charrefs=True)
-        self.sink, self.open = sink, []
+        self.sink = sink
+        self.open: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "body" and "head" in self.open:
@@ -458,11 +458,11 @@ def main() -> None:
                 continue
             fields = run.stdout.strip().split("\t")
             if run.returncode or len(fields) != 3:
-                lines = (run.stderr.strip() or "no output").splitlines() or ["no output"]
-                print(f"| {label} | failed: {re.sub(r'[|]', '/', lines[-1])[:80]} | | |")
+                last = (run.stderr.strip() or "no output").splitlines()[-1]
+                print(f"| {label} | failed: {last.replace('|', '/')[:80]} | | |")
                 continue
-            seconds, peak, same = fields
-            print(f"| {label} | {seconds} | {peak} MB | {'yes' if same == 'True' else 'no'} |")
+            took, grown, equal = fields
+            print(f"| {label} | {took} | {grown} MB | {'yes' if equal == 'True' else 'no'} |")
 
 
 if __name__ == "__main__":

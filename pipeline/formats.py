@@ -1,8 +1,14 @@
 """Read files that are not plain text: .docx, .pdf and .html as one text, .xlsx as a header and rows.
 
+The text of a document has one line per paragraph or block, and a table row is one line of cells joined
+by tabs. .docx: paragraphs and tables in document order. .pdf: each page's text layer, pages joined by a
+blank line. .html: the visible text, without scripts, styles, the head and the page's chrome (nav, aside,
+and header/footer outside an article, main or section), character references decoded.
+
 A file that cannot be read raises FormatError, whose message is one sentence telling the user what to do,
-so a caller reports it and goes on. Each format's library is imported on first use: reading plain text
-never pays for them, and a missing library is a FormatError naming the package rather than an ImportError.
+so a caller reports it and goes on. So does a file over max_bytes, or an Office file whose XML unpacks to
+more than that. Each format's library is imported on first use: reading plain text never pays for them,
+and a missing library is a FormatError naming the package rather than an ImportError.
 """
 
 from __future__ import annotations
@@ -63,14 +69,7 @@ class FormatError(ValueError):
 
 
 def extract_text(path: Path, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """Return the text of a .docx, .pdf, .html or .htm file (named by path, read into data), or raise FormatError.
-
-    .docx: paragraphs and tables in document order, one line per paragraph and per table row, a row's
-    cells joined by tabs (a cell of several paragraphs spans several lines). .pdf: each page's text
-    layer, pages joined by a blank line. .html: the visible text without scripts, styles, head and page
-    chrome (nav, aside, and header/footer outside an article), one line per block, table cells joined by
-    tabs. Files over max_bytes, and Office files whose XML unpacks to more than that, are refused.
-    """
+    """Return the text of a .docx, .pdf, .html or .htm file (its name in path, its bytes in data), or raise FormatError."""
     suffix = path.suffix.lower()
     _refuse_old_or_large(path, data, max_bytes)
     if suffix == ".docx":
@@ -87,13 +86,13 @@ def read_sheet(
 ) -> tuple[list[str], list[list[object]]]:
     """Return the header and data rows of the first sheet of an .xlsx file, or of the sheet named sheet.
 
-    The header is the first non-empty row, its cells as stripped strings ("" for an empty cell). Every data
-    row is as long as the header: numbers, dates and booleans stay int, float, datetime and bool, an empty
-    cell is None, and empty rows at the end are dropped (those in between stay, so row i is the i-th row
-    below the header). A formula cell gives the value Excel cached when it last saved the file, or the
-    formula text ("=A2*2") when there is none, as in files written by scripts. A text column can hold
-    numbers (Excel stores a typed 123 as a number), so a caller that wants text turns non-str into str or
-    reports the cell.
+    The header is the first non-empty row, its cells as stripped strings ("" for an empty cell), from
+    column A to the last column used; every data row has as many cells. Numbers, dates and booleans stay
+    int, float, datetime and bool, and an empty cell is None. Empty rows at the end are dropped, those in
+    between kept (data row i is the i-th row below the header). A formula cell gives the value Excel cached
+    when it last saved the file, or the formula text ("=A2*2") when there is none, as in files written by
+    scripts. A text column can hold numbers (Excel stores a typed 123 as a number): a caller that wants
+    text turns non-str values into str, or reports them.
     """
     _refuse_old_or_large(path, data, max_bytes)
     if path.suffix.lower() != ".xlsx":
@@ -182,7 +181,7 @@ def _docx_text(path: Path, data: bytes, max_bytes: int) -> str:
 
 
 def _block_text(block: Any) -> str:
-    if not hasattr(block, "rows"):
+    if not hasattr(block, "rows"):  # a Paragraph, python-docx's other kind of block
         return str(block.text)
     lines, seen = [], set()
     for row in block.rows:
@@ -223,11 +222,14 @@ def _pdf_text(path: Path, data: bytes) -> str:
 
 def _html_text(path: Path, data: bytes) -> str:
     etree = _load("lxml.etree", "lxml", path)
-    # A target parser streams events to _Visible without building a tree: a 50 MB page stays in memory once.
+    text = _decode(data)
+    if text.startswith("<?xml"):  # lxml refuses a str that declares an encoding; it is decoded already
+        text = text[text.find(">") + 1 :]
+    # A target parser sends its events to _Visible and builds no tree, so a 50 MB page is held once as text.
+    # One call, not feed(): libxml2 before 2.14 (lxml 5) drops elements across the chunks that feed() makes.
     parser = etree.HTMLParser(target=_Visible(), huge_tree=True, no_network=True)
     try:
-        parser.feed(_decode(data))
-        return str(parser.close())
+        return str(etree.fromstring(text, parser))
     except etree.LxmlError as error:
         raise FormatError(
             f"{path.name} could not be read as HTML; save the page again from a browser or paste its text."
@@ -242,9 +244,11 @@ def _decode(data: bytes) -> str:
     if declared:
         try:
             encoding = codecs.lookup(declared.group(1).decode("ascii")).name
-            return data.decode(_SUPERSETS.get(encoding, encoding))
-        except (LookupError, UnicodeDecodeError):
-            pass  # an unknown or wrong label: UTF-8, then detection
+        except LookupError:
+            pass  # a label Python does not know: as if there were none
+        else:
+            # As browsers do: the declared encoding wins, and a stray bad byte costs one character, not the page.
+            return data.decode(_SUPERSETS.get(encoding, encoding), "replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -335,7 +339,8 @@ def _sheet_values(openpyxl: Any, path: Path, data: bytes, sheet: str | None, *, 
 
 
 def _is_formula(value: object) -> bool:
-    return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ in ("ArrayFormula", "DataTableFormula")
+    # openpyxl gives a formula as its text, or as an ArrayFormula or DataTableFormula (both have a ref).
+    return (isinstance(value, str) and value.startswith("=")) or hasattr(value, "ref")
 
 
 def _formula_value(raw: object, cached: object) -> object:
@@ -343,7 +348,7 @@ def _formula_value(raw: object, cached: object) -> object:
         return raw
     if cached is not None:
         return cached
-    return raw if isinstance(raw, str) else str(getattr(raw, "text", "") or "")
+    return raw if isinstance(raw, str) else getattr(raw, "text", None)
 
 
 def _at(rows: list[list[object]], r: int, c: int) -> object:

@@ -89,7 +89,12 @@ VARIANTS = (
     Variant("H", "S with C = 1", params={"C": 1.0}, decision="C = 3 kept: no real difference"),
     Variant("I", "S with C = 10", params={"C": 10.0}, decision="C = 3 kept: no real difference"),
     Variant("J", "S without class weights", params={"class_weight": None}, decision="balanced kept: no real difference"),
-    Variant("K", "S with the gate at 0.4 (abstains less)", gate=0.4, decision="0.45 kept: abstains on under half the neutral"),
+    Variant(
+        "K",
+        "S with the gate at 0.4 (abstains less)",
+        gate=0.4,
+        decision="0.45 kept: both meet the targets (≤ 10% / ≥ 50%); 0.4 only just, on the neutral one",
+    ),
     Variant("L", "S with the gate at 0.6 (abstains more)", gate=0.6, decision="0.45 kept: abstains on over 10% of the oriented"),
     Variant("M", "S without the gate", gate=0.0, decision="gate kept: without it, every text gets a verdict"),
 )

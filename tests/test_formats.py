@@ -122,6 +122,7 @@ def make_xlsx(*, cached: bool = False) -> bytes:
 
 
 def rezip(data: bytes, member: str, change: Callable[[bytes], bytes]) -> bytes:
+    """The same ZIP archive with one member's bytes changed."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
         for item in old.infolist():
@@ -209,6 +210,19 @@ def test_pdf_with_a_password_is_refused_and_one_with_only_an_owner_password_is_r
     assert extract_text(Path("restricted.pdf"), pdf_writer_bytes(writer)).startswith("岗位职责")
 
 
+def test_pdf_encrypted_with_aes_when_the_cryptography_package_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(make_pdf(PAGES)))
+    writer.encrypt("", "owner", algorithm="RC4-128")
+
+    def decrypt(self: pypdf.PdfReader, password: str) -> None:  # what pypdf does for AES without cryptography
+        raise pypdf.errors.DependencyError("cryptography>=3.1 is required for AES algorithm")
+
+    monkeypatch.setattr(pypdf.PdfReader, "decrypt", decrypt)
+    assert error("aes.pdf", pdf_writer_bytes(writer)) == (
+        "aes.pdf is AES-encrypted, which needs the cryptography package; install it (pip install cryptography) and try again."
+    )
+
+
 def test_corrupt_pdf(capsys: pytest.CaptureFixture[str]) -> None:
     damaged = "a.pdf is damaged or is not a PDF; print it to a new PDF or paste its text."
     assert error("a.pdf", b"%PDF-1.7\nthis is not a PDF body") == damaged
@@ -256,7 +270,11 @@ def test_html_encodings() -> None:
     big5 = "負責銷售業務，開拓客戶關係與市場。"
     assert extract_text(Path("a.html"), f"<p>{big5}</p>".encode("big5")) == big5
     assert extract_text(Path("a.html"), "\ufeff<p>销售</p>".encode("utf-16-le")) == "销售"
+    damaged = '<meta charset="utf-8"><p>销售</p>'.encode() + b"<p>\xff\xfe\xe9</p>"
+    assert extract_text(Path("a.html"), damaged) == "销售\n\ufffd\ufffd\ufffd"
     assert extract_text(Path("a.html"), b"") == ""
+    xhtml = '<?xml version="1.0" encoding="utf-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>销售</p></body></html>'
+    assert extract_text(Path("a.xhtml.html"), xhtml.encode()) == "销售"
 
 
 def test_html_larger_than_the_limit_is_refused_in_one_sentence() -> None:
