@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
-from pipeline.formats import DOCUMENT_SUFFIXES, SHEET_SUFFIXES, FormatError, extract_text, read_sheet
 from pipeline.labels import canonical_label
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -506,6 +505,9 @@ def input_format(name: str, forced: str) -> str:
         return "csv"
     if lower.endswith((".tsv", ".tab")):
         return "tsv"
+    # Imported here: scoring plain text never pays for the formats' module.
+    from pipeline.formats import DOCUMENT_SUFFIXES, SHEET_SUFFIXES
+
     if lower.endswith(SHEET_SUFFIXES):
         return "sheet"
     if lower.endswith(DOCUMENT_SUFFIXES):
@@ -520,6 +522,8 @@ def _sentence(exc: Exception, path: Path) -> str:
 
 def read_document_file(path: Path, name: str, max_bytes: int) -> Document | Failure:
     """A .docx, .pdf or .html file as one document: its text as pipeline.formats extracts it."""
+    from pipeline.formats import FormatError, extract_text
+
     try:
         with path.open("rb") as fh:
             data = _read_limited(fh, max_bytes)
@@ -535,6 +539,8 @@ def read_sheet_rows(
     path: Path, name: str, text_field: str, id_field: str, max_bytes: int, sheet: str | None = None
 ) -> Iterator[Document | Failure]:
     """An .xlsx sheet's rows as Documents carrying their cells; rows are named as Excel numbers them (header row 1)."""
+    from pipeline.formats import FormatError, read_sheet
+
     try:
         with path.open("rb") as fh:
             data = _read_limited(fh, max_bytes)
@@ -677,6 +683,8 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, st
         yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES, "\t" if kind == "tsv" else ",")
         return
     if kind == "sheet":
+        from pipeline.formats import FormatError, read_sheet
+
         try:
             with path.open("rb") as fh:
                 header, rows = read_sheet(path, _read_limited(fh, DEFAULT_MAX_BYTES))
