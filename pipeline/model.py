@@ -48,7 +48,7 @@ def build_pipeline(params: dict[str, Any]) -> Any:
                     ngram_range=tuple(params["ngram_range"]),
                     sublinear_tf=params["sublinear_tf"],
                     stop_words=params.get("stop_words"),
-                    min_df=1,
+                    min_df=params.get("min_df", 1),
                     dtype=np.float64,
                 ),
             ),
