@@ -29,7 +29,7 @@ help:  ## List the targets
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e '.[test,dev,fast,dask]'
+	$(PIP) install --quiet -c constraints.txt -e '.[test,dev,fast,dask,web]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv with pinned versions and install orient into it

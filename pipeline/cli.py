@@ -832,6 +832,48 @@ def report(
     _exit_if_failed(failures, "the report has all the others and names the skipped ones")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told otherwise).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes, each with the model."
+)
+@click.option(
+    "--max-body", type=click.IntRange(min=1), default=8 * 1024 * 1024, show_default=True, help="Largest request body, in bytes."
+)
+@click.option("--max-texts", type=click.IntRange(min=1), default=1000, show_default=True, help="Most texts in one API request.")
+@click.option(
+    "--max-text-bytes", type=click.IntRange(min=1), default=1024 * 1024, show_default=True, help="Largest text, in bytes."
+)
+@model_option
+def serve(
+    host: str, port: int, workers: int, max_body: int, max_texts: int, max_text_bytes: int, model_path: Path | None
+) -> None:
+    """Serve a page for people and a JSON API for programs (needs: pip install 'orient-zh[web]').
+
+    \b
+    Examples:
+      orient serve                       # then open http://127.0.0.1:8000/
+      orient serve --port 9000 --workers 2
+      curl -s localhost:8000/api/score -d '{"text": "每天拨打100个电话，完成本月销售指标。"}'
+    """
+    try:
+        import uvicorn
+    except ImportError:
+        raise click.ClickException("orient serve needs its web extra; install it with: pip install 'orient-zh[web]'.") from None
+    _load(model_path)  # a missing or damaged model is one sentence here, before any worker starts
+    if model_path is not None:
+        os.environ["ORIENT_MODEL"] = str(model_path.resolve())
+    os.environ.update(
+        ORIENT_SERVE_MAX_BODY=str(max_body),
+        ORIENT_SERVE_MAX_TEXTS=str(max_texts),
+        ORIENT_SERVE_MAX_TEXT_BYTES=str(max_text_bytes),
+    )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"orient: serving on http://{shown}:{port}/ (API: /api/score, /api/info; Ctrl-C stops)", err=True)
+    uvicorn.run("pipeline.web:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
 def run() -> None:
     """Entry point: run the command group, ending quietly when the reader of our output goes away."""
     # numpy's BLAS would start a thread per core, which spin on the cores that --jobs processes need; orient

@@ -1,0 +1,132 @@
+"""Measure `orient serve`: requests per second and p50/p99 latency for one 1 KB posting with 8 concurrent clients on
+loopback, for 1 and 2 workers, and the time of one 1,000-text request. Writes reports/serve.md.
+
+    .venv/bin/python bench/serve.py [--seconds 15] [--output reports/serve.md]
+
+Each client is a thread with its own keep-alive connection; the clients share the machine's 2 cores with the
+server, so the figures are what one machine gives when it both sends and serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _posting() -> str:
+    for line in (ROOT / "corpus" / "documents.jsonl").open(encoding="utf-8"):
+        text = json.loads(line)["text"]
+        if 900 <= len(text.encode("utf-8")) <= 1100:
+            return text
+    raise SystemExit("no posting of about 1 KB in corpus/documents.jsonl")
+
+
+def _post(conn: http.client.HTTPConnection, body: bytes) -> float:
+    start = time.perf_counter()
+    conn.request("POST", "/api/score", body, {"content-type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 200:
+        raise SystemExit(f"the server answered {response.status}")
+    return time.perf_counter() - start
+
+
+def measure(workers: int, seconds: float, clients: int = 8) -> dict[str, float]:
+    """Start a server, load it with `clients` threads for `seconds`, then time a 1,000-text request."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", str(workers)], stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.2)
+        body = json.dumps({"text": _posting()}, ensure_ascii=False).encode("utf-8")
+        for _ in range(20 * workers):  # every worker warm (model loaded, jieba's dictionary read)
+            _post(conn, body)
+        latencies: list[float] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def client() -> None:
+            own = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine = []
+            while time.monotonic() < stop:
+                mine.append(_post(own, body))
+            with lock:
+                latencies.extend(mine)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        batch = json.dumps({"texts": [_posting()] * 1000}, ensure_ascii=False).encode("utf-8")
+        fresh = http.client.HTTPConnection("127.0.0.1", port, timeout=300)  # the first one idled past keep-alive
+        batch_times = [_post(fresh, batch) for _ in range(3)]
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "rps": len(latencies) / elapsed,
+            "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+            "batch": statistics.median(batch_times),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "serve.md")
+    args = parser.parse_args()
+    rows = {n: measure(n, args.seconds) for n in (1, 2)}
+    lines = [
+        "# orient serve: throughput and latency",
+        "",
+        f"Written by `.venv/bin/python bench/serve.py --seconds {args.seconds:g}`; do not edit by hand. Loopback, 8 concurrent "
+        "clients (threads with keep-alive connections on the same 2-core machine), one 1 KB posting per request, "
+        "after a warm-up; then the median of 3 requests of 1,000 such texts.",
+        "",
+        "| workers | requests | requests/s | p50 | p99 | one request of 1,000 texts |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {n} | {r['requests']:,} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['batch']:.2f} s |"
+            for n, r in rows.items()
+        ],
+        "",
+    ]
+    args.output.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
