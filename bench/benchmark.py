@@ -479,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # 6. Dask ------------------------------------------------------------------------------------------------
         say("6. dask")
         lines += _dask_section(many, n_jobs, cores, reps, summary, tmp)
+        say("7. orient serve")
+        lines += _serve_section(3.0 if args.quick else 15.0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -505,6 +507,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.write_text("\n".join(head + lines).rstrip() + "\n", encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def _serve_section(seconds: float) -> list[str]:
+    """Requests per second and latency of `orient serve` (bench/serve.py), for 1 and 2 workers."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        return ["## 7. orient serve", "", "Not measured: install the extra with `pip install '.[web]'`.", ""]
+    import serve
+
+    rows = {n: serve.measure(n, seconds) for n in (1, 2)}
+    return [
+        "## 7. orient serve",
+        "",
+        f"`bench/serve.py`: loopback, 8 concurrent clients (threads with keep-alive connections, on the same machine) "
+        f"for {seconds:g} s, one 1 KB posting per request to `POST /api/score`, after a warm-up; then the median of 3 "
+        "requests of 1,000 such texts.",
+        "",
+        "| workers | requests | requests/s | p50 | p99 | one request of 1,000 texts |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[
+            f"| {n} | {r['requests']:,} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['batch']:.2f} s |"
+            for n, r in rows.items()
+        ],
+        "",
+    ]
 
 
 def _side_by_side(path: Path, parts: int, tmp: Path) -> list[str]:

@@ -1,7 +1,7 @@
 """Measure `orient serve`: requests per second and p50/p99 latency for one 1 KB posting with 8 concurrent clients on
-loopback, for 1 and 2 workers, and the time of one 1,000-text request. Writes reports/serve.md.
+loopback, for 1 and 2 workers, and the time of one 1,000-text request. `make bench` reports it (section 7).
 
-    .venv/bin/python bench/serve.py [--seconds 15] [--output reports/serve.md]
+    .venv/bin/python bench/serve.py [--seconds 15]
 
 Each client is a thread with its own keep-alive connection; the clients share the machine's 2 cores with the
 server, so the figures are what one machine gives when it both sends and serves.
@@ -106,26 +106,11 @@ def measure(workers: int, seconds: float, clients: int = 8) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--output", type=Path, default=ROOT / "reports" / "serve.md")
     args = parser.parse_args()
-    rows = {n: measure(n, args.seconds) for n in (1, 2)}
-    lines = [
-        "# orient serve: throughput and latency",
-        "",
-        f"Written by `.venv/bin/python bench/serve.py --seconds {args.seconds:g}`; do not edit by hand. Loopback, 8 concurrent "
-        "clients (threads with keep-alive connections on the same 2-core machine), one 1 KB posting per request, "
-        "after a warm-up; then the median of 3 requests of 1,000 such texts.",
-        "",
-        "| workers | requests | requests/s | p50 | p99 | one request of 1,000 texts |",
-        "|---|---|---|---|---|---|",
-        *[
-            f"| {n} | {r['requests']:,} | {r['rps']:.0f} | {r['p50']:.1f} ms | {r['p99']:.1f} ms | {r['batch']:.2f} s |"
-            for n, r in rows.items()
-        ],
-        "",
-    ]
-    args.output.write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    for n in (1, 2):
+        r = measure(n, args.seconds)
+        latency = f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms"
+        print(f"{n} worker(s): {r['rps']:.0f} requests/s, {latency}; 1,000 texts {r['batch']:.2f} s")
 
 
 if __name__ == "__main__":
