@@ -116,6 +116,44 @@ def _esc(text: str) -> str:
     return html.escape(_UNSAFE.sub("\ufffd", text), quote=True)
 
 
+# What a document's section says, in Chinese for `orient serve`'s Chinese page; the report itself is in English.
+ZH = {
+    "strongly sales-oriented": "强烈销售导向",
+    "sales-oriented": "销售导向",
+    "balanced": "两者兼顾",
+    "marketing-oriented": "营销导向",
+    "strongly marketing-oriented": "强烈营销导向",
+    "insufficient signal": "信号不足",
+    EXPLANATIONS[VERDICTS[0]]: "语言通篇以产品为中心：卖出现有的东西，完成本期的数字。",
+    EXPLANATIONS[VERDICTS[1]]: "语言偏向以产品为中心：讲销售和指标多于讲客户的需求。",
+    EXPLANATIONS[VERDICTS[2]]: "语言兼有两种导向，或只略微偏向一边。",
+    EXPLANATIONS[VERDICTS[3]]: "语言偏向以客户为中心：讲客户需求、调研和定位多于讲销售。",
+    EXPLANATIONS[VERDICTS[4]]: "语言通篇以客户为中心：从客户的需求、市场和长远出发。",
+    EXPLANATIONS[INSUFFICIENT]: "模型认识的词太少，无法判断；此时的概率接近模型的先验。",
+    "strong terms": "个强信号词",
+    "sentences": "句",
+    "Why": "原因",
+    "Terms pulling towards sales": "偏向销售的词",
+    "Terms pulling towards marketing": "偏向营销的词",
+    "term": "词",
+    "count": "次数",
+    "weight": "权重",
+    "pull": "作用",
+    "none": "无",
+    "Rewriting hints for the most sales-leaning sentences": "最偏销售的句子：改写建议",
+    "text": "正文",
+    "company introduction (left out of scoring)": "公司介绍（不计分）",
+    "duties": "岗位职责",
+    "requirements": "任职要求",
+    "pay and benefits (left out of scoring)": "薪资福利（不计分）",
+}
+
+
+def say(text: str, lang: str = "en") -> str:
+    """A piece of the document section's wording in the page's language (English unless a Chinese one is known)."""
+    return ZH.get(text, text) if lang == "zh" else text
+
+
 def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
 
@@ -151,7 +189,7 @@ def _sentence_html(text: str, view: SentenceView, index: int, doc: int) -> str:
     )
 
 
-def document_text_html(ex: Explained, doc: int = 1) -> str:
+def document_text_html(ex: Explained, doc: int = 1, lang: str = "en") -> str:
     """The document's original text with sentence shading and highlighted terms, all of it escaped."""
     parts = []
     at = 0
@@ -161,57 +199,58 @@ def document_text_html(ex: Explained, doc: int = 1) -> str:
         if view.score.section != shown:
             shown = view.score.section
             # The label is drawn by CSS from its attribute, so the document's own text stays exactly its text.
-            parts.append(
-                f'<span class="section-label" data-section="{_esc(shown)}" data-label="{_esc(section_title(shown))}"></span>'
-            )
+            label = _esc(say(section_title(shown), lang))
+            parts.append(f'<span class="section-label" data-section="{_esc(shown)}" data-label="{label}"></span>')
         parts.append(_sentence_html(ex.text, view, n, doc))
         at = view.score.end
     parts.append(_esc(ex.text[at:]))
     return "".join(parts)
 
 
-def _terms_table(side: str, rows: Sequence[TermRow]) -> str:
+def _terms_table(side: str, rows: Sequence[TermRow], lang: str = "en") -> str:
     body = (
         "".join(
             f'<tr><td><mark class="term {side}">{_esc(r.term)}</mark></td><td class="num">×{r.count}</td>'
             f'<td class="num">{r.weight:+.2f}</td><td class="num">{r.contribution:+.3f}</td></tr>'
             for r in rows
         )
-        or '<tr><td colspan="4" class="muted">none</td></tr>'
+        or f'<tr><td colspan="4" class="muted">{say("none", lang)}</td></tr>'
     )
+    head = "".join(f"<th{'' if h == 'term' else ' class=num'}>{say(h, lang)}</th>" for h in ("term", "count", "weight", "pull"))
     return (
-        f'<div class="terms {side}"><h4>Terms pulling towards {side}</h4><table>'
-        '<thead><tr><th>term</th><th class="num">count</th><th class="num">weight</th><th class="num">pull</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
+        f'<div class="terms {side}"><h4>{say(f"Terms pulling towards {side}", lang)}</h4><table>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
-def _hints_html(ex: Explained, doc: int) -> str:
+def _hints_html(ex: Explained, doc: int, lang: str = "en") -> str:
     if not ex.hints:
         return ""
     items = []
     for i, hints in ex.hints:
         s = ex.sentences[i].score
         tips = "".join(f'<li>{_esc(h.zh)}<br><span class="muted">{_esc(h.en)}</span></li>' for h in hints)
-        where = f'<a href="#doc-{doc}-s{i + 1}">Sentence {i + 1}</a> (P(marketing) {s.marketing_probability:.2f})'
+        name = f"第{i + 1}句" if lang == "zh" else f"Sentence {i + 1}"
+        where = f'<a href="#doc-{doc}-s{i + 1}">{name}</a> (P(marketing) {s.marketing_probability:.2f})'
         items.append(f"<li>{where}: <q>{_esc(s.text)}</q><ul>{tips}</ul></li>")
-    return f'<div class="hints"><h4>Rewriting hints for the most sales-leaning sentences</h4><ol>{"".join(items)}</ol></div>'
+    heading = say("Rewriting hints for the most sales-leaning sentences", lang)
+    return f'<div class="hints"><h4>{heading}</h4><ol>{"".join(items)}</ol></div>'
 
 
-def document_html(ex: Explained, n: int) -> str:
-    """One document's section: verdict and its fixed explanation, shaded text, evidence terms, hints."""
+def document_html(ex: Explained, n: int, lang: str = "en") -> str:
+    """One document's section: verdict and its fixed explanation, shaded text, evidence terms, hints (lang: en or zh)."""
     r = ex.result
-    why = f'<br><span class="reason">Why: {_esc(r.reason)}.</span>' if r.reason else ""
+    why = f'<br><span class="reason">{say("Why", lang)}: {_esc(r.reason)}.</span>' if r.reason else ""
     return (
         f'<article class="document" id="doc-{n}" data-verdict="{_esc(r.verdict)}" data-p="{r.marketing_probability:.4f}">'
         f"<h3>{n}. {_esc(ex.id)}</h3>"
-        f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(r.verdict)}</span> '
-        f"P(marketing) <strong>{r.marketing_probability:.2f}</strong> · {r.signal_terms} strong terms · "
-        f'{len(ex.sentences)} sentences<br><span class="explanation">{_esc(r.explanation)}</span>'
+        f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(say(r.verdict, lang))}</span> '
+        f"P(marketing) <strong>{r.marketing_probability:.2f}</strong> · {r.signal_terms} {say('strong terms', lang)} · "
+        f'{len(ex.sentences)} {say("sentences", lang)}<br><span class="explanation">{_esc(say(r.explanation, lang))}</span>'
         f"{why}</p>"
-        f'<div class="doc-text" lang="zh">{document_text_html(ex, n)}</div>'
-        f'<div class="evidence">{"".join(_terms_table(side, ex.top[side]) for side in SIDES)}</div>'
-        f"{_hints_html(ex, n)}</article>"
+        f'<div class="doc-text" lang="zh">{document_text_html(ex, n, lang)}</div>'
+        f'<div class="evidence">{"".join(_terms_table(side, ex.top[side], lang) for side in SIDES)}</div>'
+        f"{_hints_html(ex, n, lang)}</article>"
     )
 
 

@@ -200,7 +200,7 @@ class App:
         except RequestError as exc:
             return _html(f'<p class="error">{_esc(exc.message)}</p>{_form(text, lang)}', lang, exc.status)
         explained = explain_document(self.clf, "text", text)
-        return _html(_form(text, lang) + document_html(explained, 1), lang)
+        return _html(_form(text, lang) + document_html(explained, 1, lang), lang)
 
     async def _posted(self, request: Request) -> str:
         from starlette.datastructures import UploadFile

@@ -20,6 +20,7 @@ from conftest import MARKETING_TEXT, SALES_TEXT
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient
 
+from pipeline.report import ZH
 from pipeline.web import Limits, create_app, language
 
 
@@ -80,6 +81,8 @@ def test_the_page_scores_a_shared_link_in_the_readers_language(client: TestClien
     en = client.get(url, headers={"accept-language": "en-GB,en;q=0.9"})
     assert zh.status_code == en.status_code == 200
     assert '<html lang="zh-CN">' in zh.text and "营销导向" in zh.text
+    verdict = shipped.score(text).verdict
+    assert ZH[verdict] in zh.text and "偏向销售的词" in zh.text and "Terms pulling towards sales" not in zh.text
     assert '<html lang="en">' in en.text and "marketing-oriented (customer-centred)" in en.text
     page = en.text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
