@@ -20,6 +20,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.explain import NO_SIGNAL, SIDES, Explained, Mark, SentenceView, TermRow, section_title, stated_limits
 from pipeline.predict import EXPLANATIONS, INSUFFICIENT, VERDICTS
+from pipeline.writers import phrase
 
 HISTOGRAM_BINS = 10
 VERDICT_ORDER = (*VERDICTS, INSUFFICIENT)
@@ -210,7 +211,7 @@ def document_text_html(ex: Explained, doc: int = 1, lang: str = "en") -> str:
 def _terms_table(side: str, rows: Sequence[TermRow], lang: str = "en") -> str:
     body = (
         "".join(
-            f'<tr><td><mark class="term {side}">{_esc(r.term)}</mark></td><td class="num">×{r.count}</td>'
+            f'<tr><td><mark class="term {side}">{_esc(phrase(r.term))}</mark></td><td class="num">×{r.count}</td>'
             f'<td class="num">{r.weight:+.2f}</td><td class="num">{r.contribution:+.3f}</td></tr>'
             for r in rows
         )
