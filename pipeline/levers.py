@@ -209,22 +209,20 @@ def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple
     Abstention here is the gate's alone: the shipped model's signal floor changes no real posting's verdict
     (the shipped model's figures in the report equal variant S's).
     """
-    from pipeline.realeval import counted, counted_neutral
+    from pipeline.realeval import Outcome, summarise
 
     out: dict[str, Any] = {}
     if real:
         texts = [d.text for d in real]
-        probs = trained.probability(texts)
-        gates = trained.gate(texts)
-        side = ["marketing" if p >= 0.5 else "sales" for p in probs]
-        abstain = [g < trained.gate_threshold for g in gates]
-        main = [i for i, d in enumerate(real) if counted(d)]
-        role = [i for i, d in enumerate(real) if d.role in config.LABELS]
-        neutral = [i for i, d in enumerate(real) if counted_neutral(d)]
-        out["real_f1"] = classification_figures([real[i].label for i in main], [side[i] for i in main])["macro_f1"]
-        out["title_f1"] = classification_figures([real[i].role for i in role], [side[i] for i in role])["macro_f1"]
-        out["abstain_oriented"] = sum(abstain[i] for i in main) / max(1, len(main))
-        out["abstain_neutral"] = sum(abstain[i] for i in neutral) / max(1, len(neutral))
+        outcomes = [
+            Outcome(d, p, "marketing" if p >= 0.5 else "sales", "", g < trained.gate_threshold)
+            for d, p, g in zip(real, trained.probability(texts), trained.gate(texts), strict=True)
+        ]
+        f = summarise(outcomes)  # the figures realeval reports for the shipped model, from the same definitions
+        out["real_f1"] = f["orientation"]["macro_f1"]
+        out["title_f1"] = f["by_title"]["macro_f1"]
+        out["abstain_oriented"] = f["orientation"]["insufficient_signal"]
+        out["abstain_neutral"] = f["neutral"]["insufficient_signal"]
     for name, docs in written.items():
         probs = trained.probability([t for _, t, _ in docs])
         gold = [label for _, _, label in docs]

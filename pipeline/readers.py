@@ -515,9 +515,12 @@ def input_format(name: str, forced: str) -> str:
     return "text"
 
 
-def _sentence(exc: Exception, path: Path) -> str:
-    """A reading error as the rest of a Failure's sentence: without the file's name (the id says it) or a full stop."""
-    return str(exc).removeprefix(f"{path.name} ").rstrip(".")
+def _unreadable(exc: Exception, path: Path, name: str) -> Failure:
+    """The Failure of a file that could not be read or opened as its format: one sentence, without the file's name
+    (the id says it) or a full stop."""
+    if isinstance(exc, OSError):
+        return Failure(name, f"cannot be read ({_os_reason(exc)})")
+    return Failure(name, str(exc).removeprefix(f"{path.name} ").rstrip("."))
 
 
 def read_document_file(path: Path, name: str, max_bytes: int) -> Document | Failure:
@@ -528,51 +531,54 @@ def read_document_file(path: Path, name: str, max_bytes: int) -> Document | Fail
         with path.open("rb") as fh:
             data = _read_limited(fh, max_bytes)
         text = extract_text(path, data, max_bytes=max_bytes)
-    except (DecodeError, FormatError) as exc:
-        return Failure(name, _sentence(exc, path))
-    except OSError as exc:
-        return Failure(name, f"cannot be read ({_os_reason(exc)})")
+    except (DecodeError, FormatError, OSError) as exc:
+        return _unreadable(exc, path, name)
     return _check_text(name, text)
+
+
+def _sheet_records(
+    path: Path, name: str, text_field: str, max_bytes: int, sheet: str | None = None
+) -> Iterator[tuple[str, str, object]]:
+    """Yield (where, what, row dict or Failure) for each row of an .xlsx sheet, numbered as Excel shows them (header row 1)."""
+    from pipeline.formats import FormatError, read_sheet
+
+    try:
+        with path.open("rb") as fh:
+            header, rows = read_sheet(path, _read_limited(fh, max_bytes), sheet, max_bytes=max_bytes)
+    except (DecodeError, FormatError, OSError) as exc:
+        yield name, name, _unreadable(exc, path, name)
+        return
+    if text_field not in header:
+        yield name, name, Failure(name, f"has no column {text_field!r} (columns: {', '.join(h for h in header if h) or 'none'})")
+        return
+    for n, row in enumerate(rows, start=2):
+        yield f"{name}:row {n}", f"row {n}", {h: v for h, v in zip(header, row, strict=True) if h}
 
 
 def read_sheet_rows(
     path: Path, name: str, text_field: str, id_field: str, max_bytes: int, sheet: str | None = None
 ) -> Iterator[Document | Failure]:
-    """An .xlsx sheet's rows as Documents carrying their cells; rows are named as Excel numbers them (header row 1)."""
-    from pipeline.formats import FormatError, read_sheet
-
-    try:
-        with path.open("rb") as fh:
-            data = _read_limited(fh, max_bytes)
-        header, rows = read_sheet(path, data, sheet, max_bytes=max_bytes)
-    except (DecodeError, FormatError) as exc:
-        yield Failure(name, _sentence(exc, path))
-        return
-    except OSError as exc:
-        yield Failure(name, f"cannot be read ({_os_reason(exc)})")
-        return
-    if text_field not in header:
-        yield Failure(name, f"has no column {text_field!r} (columns: {', '.join(h for h in header if h) or 'none'})")
-        return
-    for n, row in enumerate(rows, start=2):
-        where, what = f"{name}:row {n}", f"row {n}"
-        cells = tuple((h, "" if v is None else str(v)) for h, v in zip(header, row, strict=True) if h)
-        value = row[header.index(text_field)]
+    """An .xlsx sheet's rows as Documents carrying their cells."""
+    for where, what, record in _sheet_records(path, name, text_field, max_bytes, sheet):
+        value = record.get(text_field) if isinstance(record, dict) else None
         if value is not None and not isinstance(value, str):
             # A number or a date in the text column: there is no text to score.
-            yield Failure(where, f"holds {type(value).__name__} {value!r} in column {text_field!r}, not text", cells)
+            failure = Failure(where, f"holds {type(value).__name__} {value!r} in column {text_field!r}, not text")
+            yield _with_cells(failure, record)
             continue
-        record = {h: v for h, v in zip(header, row, strict=True) if h}
-        yield replace(_from_record(record, where, what, text_field, id_field), columns=cells)
+        yield _row_document(record, where, what, text_field, id_field)
 
 
 def _row_document(record: object, where: str, what: str, text_field: str, id_field: str) -> Document | Failure:
-    """A spreadsheet row's Document, carrying the row's own cells."""
-    doc = _from_record(record, where, what, text_field, id_field)
-    if isinstance(record, dict):
-        # A row longer than the header puts its extra cells under None (csv.DictReader's restkey): not a column.
-        return replace(doc, columns=tuple((str(k), "" if v is None else str(v)) for k, v in record.items() if k is not None))
-    return doc
+    """A spreadsheet row's Document (or Failure), carrying the row's own cells."""
+    return _with_cells(_from_record(record, where, what, text_field, id_field), record)
+
+
+def _with_cells(item: Document | Failure, record: object) -> Document | Failure:
+    if not isinstance(record, dict):
+        return item
+    # A row longer than the header puts its extra cells under None (csv.DictReader's restkey): not a column.
+    return replace(item, columns=tuple((str(k), "" if v is None else str(v)) for k, v in record.items() if k is not None))
 
 
 def _read_stdin(
@@ -683,20 +689,7 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, st
         yield from _csv_records(path, name, text_field, None, DEFAULT_MAX_BYTES, "\t" if kind == "tsv" else ",")
         return
     if kind == "sheet":
-        from pipeline.formats import FormatError, read_sheet
-
-        try:
-            with path.open("rb") as fh:
-                header, rows = read_sheet(path, _read_limited(fh, DEFAULT_MAX_BYTES))
-        except (DecodeError, FormatError, OSError) as exc:
-            yield (
-                name,
-                name,
-                Failure(name, _sentence(exc, path) if not isinstance(exc, OSError) else f"cannot be read ({_os_reason(exc)})"),
-            )
-            return
-        for n, row in enumerate(rows, start=2):
-            yield f"{name}:row {n}", f"row {n}", {h: v for h, v in zip(header, row, strict=True) if h}
+        yield from _sheet_records(path, name, text_field, DEFAULT_MAX_BYTES)
         return
     try:
         with path.open("rb") as fh:
@@ -707,21 +700,29 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, st
     yield from records
 
 
+def labelled_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, str, Document | Failure, dict[str, Any]]]:
+    """(where, what, Document or the Failure naming its line or row, the record's fields) for each record of a labelled file."""
+    for where, what, record in read_records(path, text_field):
+        if isinstance(record, Failure):
+            yield where, what, record, {}
+            continue
+        doc = _from_record(record, where, what, text_field, "id")
+        if isinstance(doc, Failure):
+            doc = Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}")
+        yield where, what, doc, record if isinstance(record, dict) else {}
+
+
 def read_labelled(
     path: Path, labels: Sequence[str], text_field: str = "text", label_field: str = "label"
 ) -> tuple[list[Labelled], list[Failure]]:
     """Read a labelled .jsonl or .csv file; every bad record is reported by its line or row number."""
     good: list[Labelled] = []
     bad: list[Failure] = []
-    for where, what, record in read_records(path, text_field):
-        if isinstance(record, Failure):
-            bad.append(record)
-            continue
-        doc = _from_record(record, where, what, text_field, "id")
+    for where, what, doc, record in labelled_records(path, text_field):
         if isinstance(doc, Failure):
-            bad.append(Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}"))
+            bad.append(doc)
             continue
-        written = record.get(label_field) if isinstance(record, dict) else None
+        written = record.get(label_field)
         label = canonical_label(written) or str(written if written is not None else "").strip()
         if label not in labels:
             bad.append(Failure(where, f"{what} has label {label!r}, expected one of: {', '.join(labels)}"))

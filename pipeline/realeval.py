@@ -182,20 +182,13 @@ def read_documents(
     group_field: str = "site",
 ) -> tuple[list[RealDoc], list[Any]]:
     """Read a labelled .jsonl/.csv file of real documents; bad records come back as Failures."""
-    from pipeline.readers import Failure, read_records
+    from pipeline.readers import Failure, labelled_records
 
     docs: list[RealDoc] = []
     bad: list[Failure] = []
-    for where, what, record in read_records(path, text_field):
-        if isinstance(record, Failure):
-            bad.append(record)
-            continue
-        if not isinstance(record, dict):
-            bad.append(Failure(where, f"{what} is not a JSON object"))
-            continue
-        text = record.get(text_field)
-        if not isinstance(text, str) or not text.strip():
-            bad.append(Failure(where, f"{what} has no text in field {text_field!r}"))
+    for where, what, doc, record in labelled_records(path, text_field):
+        if isinstance(doc, Failure):
+            bad.append(doc)
             continue
         label = canonical_label(record.get(label_field))
         if label is None:
@@ -204,7 +197,6 @@ def read_documents(
                 Failure(where, f"{what} has label {got!r} in field {label_field!r}, expected one of: {', '.join(ORIENTATIONS)}")
             )
             continue
-        doc_id = str(record.get("id") or where)
         # "前程无忧 51job.com (crawl 2016-12)": a note in brackets after a site's name would split one site in many.
         group = _NOTE.sub("", _field(record, group_field))
         confidence = _field(record, confidence_field).lower()
@@ -212,7 +204,7 @@ def read_documents(
         if confidence not in ("", *CONFIDENCES):
             bad.append(Failure(where, f"{what} has confidence {confidence!r}, expected one of: {', '.join(CONFIDENCES)}"))
             continue
-        docs.append(RealDoc(doc_id, text, label, confidence, canonical_label(_field(record, role_field)) or "", group))
+        docs.append(RealDoc(doc.id, doc.text, label, confidence, canonical_label(_field(record, role_field)) or "", group))
     return docs, bad
 
 

@@ -143,10 +143,13 @@ class App:
         result = self.clf.explain(text) if explain else self.clf.score(text)
         return {"id": doc_id, **result.to_dict()}
 
-    async def _body(self, request: Request) -> bytes:
+    def _refuse_declared_size(self, request: Request, what: str) -> None:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.limits.max_body:
-            raise RequestError(413, f"The request body is larger than the limit of {self.limits.max_body:,} bytes.")
+            raise RequestError(413, f"{what} is larger than the limit of {self.limits.max_body:,} bytes.")
+
+    async def _body(self, request: Request) -> bytes:
+        self._refuse_declared_size(request, "The request body")
         body = b""
         async for chunk in request.stream():
             body += chunk
@@ -205,9 +208,7 @@ class App:
     async def _posted(self, request: Request) -> str:
         from starlette.datastructures import UploadFile
 
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.limits.max_body:
-            raise RequestError(413, f"The upload is larger than the limit of {self.limits.max_body:,} bytes.")
+        self._refuse_declared_size(request, "The upload")
         try:
             form = await request.form(max_files=1, max_fields=4, max_part_size=self.limits.max_body)
         except Exception:  # the multipart parser's own errors: a malformed or oversized form
