@@ -19,7 +19,7 @@ MODEL_DATA := corpus/documents.jsonl $(addprefix corpus/eval/,postings.jsonl pla
 CORPUS_CODE := pipeline/corpus.py pipeline/text.py
 
 .DEFAULT_GOAL := help
-.PHONY: help install bytecode demo test corpus train evaluate lint clean wheel-check bench
+.PHONY: help install bytecode demo test corpus train evaluate lint clean wheel-check bench golden
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -54,6 +54,14 @@ $(MODEL): $(PASSAGES) $(MODEL_DATA) $(MODEL_CODE) | $(STAMP)
 	$(BIN)/orient train --model $(MODEL) --force
 
 train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
+
+# What the shipped model says of examples/ and the evaluation sets, fixed so that a change to the code that
+# scores is seen to change no output (tests/test_golden.py). Rebuild only when an output is meant to change.
+GOLDEN_INPUTS := examples/ $(wildcard corpus/eval/*.jsonl)
+golden: bytecode  ## Rewrite tests/golden/ from the shipped model (only when scoring output is meant to change)
+	$(BIN)/orient score $(GOLDEN_INPUTS) --jobs 1 --format jsonl -o tests/golden/score.jsonl
+	$(BIN)/orient score examples/ corpus/eval/hard.jsonl corpus/eval/realistic.jsonl --jobs 1 --explain --format jsonl -o tests/golden/explain.jsonl
+	$(BIN)/orient score examples/ --jobs 1 --format csv --no-bom -o tests/golden/examples.csv
 
 evaluate: $(STAMP)  ## Write reports/evaluation.md: figures per evaluation set and the lever study
 	$(BIN)/orient evaluate --report reports/evaluation.md --levers
