@@ -10,13 +10,9 @@ PIP    := $(BIN)/python -m pip
 MODEL  := models/orientation.joblib
 PASSAGES := corpus/passages.jsonl
 RAW    := corpus/raw/000_8dea640b3316b8d8.txt
-# The code a trained model depends on: change any of these and the model is stale.
-MODEL_CODE := pipeline/config.py pipeline/labels.py pipeline/text.py pipeline/sections.py pipeline/segmenters.py pipeline/traditional.py pipeline/model.py pipeline/train.py \
-              pipeline/corpus.py pipeline/evaluate.py pipeline/readers.py \
-              pipeline/data/userdict.txt pipeline/data/stopwords.txt pipeline/data/t2s.txt
-# What a trained model learns from (documents) or records its sanity figures on (eval sets).
-MODEL_DATA := corpus/documents.jsonl $(addprefix corpus/eval/,postings.jsonl plans.jsonl hard.jsonl neutral.jsonl realistic.jsonl)
-CORPUS_CODE := pipeline/corpus.py pipeline/text.py
+# Everything a trained model is made from: the one list that `orient train` reads too.
+MODEL_INPUTS := $(shell sed -E '/^(\#|$$)/d; s/^(data|code) +//' pipeline/training/model_inputs.txt)
+CORPUS_CODE := pipeline/training/corpus.py pipeline/text.py
 
 .DEFAULT_GOAL := help
 .PHONY: help install bytecode demo test corpus train evaluate lint clean wheel-check bench golden
@@ -50,7 +46,7 @@ $(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
 
 corpus: $(PASSAGES)  ## Rebuild corpus/passages.jsonl from the raw page and decisions.tsv
 
-$(MODEL): $(PASSAGES) $(MODEL_DATA) $(MODEL_CODE) | $(STAMP)
+$(MODEL): $(MODEL_INPUTS) pipeline/training/model_inputs.txt | $(STAMP)
 	$(BIN)/orient train --model $(MODEL) --force
 
 train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
@@ -64,11 +60,11 @@ golden: bytecode  ## Rewrite tests/golden/ from the shipped model (only when sco
 	$(BIN)/orient score examples/ --jobs 1 --format csv --no-bom -o tests/golden/examples.csv
 
 evaluate: $(STAMP)  ## Write reports/evaluation.md: figures per evaluation set and the lever study
-	$(BIN)/orient evaluate --report reports/evaluation.md --levers
+	$(BIN)/python -m research.evaluation --output reports/evaluation.md
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy
-	$(BIN)/ruff check pipeline tests bench
-	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/ruff check pipeline tests bench research
+	$(BIN)/ruff format --check pipeline tests bench research
 	$(BIN)/mypy pipeline
 
 bench: bytecode  ## Measure speed and memory (segmenters, batch, cold start, cores, 1 GB, Dask) into reports/benchmark.md

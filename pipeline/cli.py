@@ -450,7 +450,7 @@ def train(
       orient train --format skops --model my-model.skops
     """
     from pipeline.model import paths
-    from pipeline.train import train as run_training
+    from pipeline.training.train import train as run_training
 
     model_path = model_path or Path(f"orient-model.{model_format}")
     if model_format == "skops":
@@ -489,8 +489,6 @@ def _cv_summary(cv: dict[str, Any], counts: dict[str, int]) -> str:
 @click.option("--role-field", default="role", show_default=True, help="Field holding a title-based sales/marketing role, if any.")
 @click.option("--group-field", default="site", show_default=True, help="Field to break figures down by (a source site), if any.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the Markdown evaluation report here.")
-@click.option("--levers", is_flag=True, help="With --report: also run the lever study and the learning curve (minutes).")
 @model_option
 def evaluate(
     files: tuple[Path, ...],
@@ -500,8 +498,6 @@ def evaluate(
     role_field: str,
     group_field: str,
     fmt: str,
-    report: Path | None,
-    levers: bool,
     model_path: Path | None,
 ) -> None:
     """Figures on labelled documents: macro-F1, abstention, confusion, calibration, by title and by site.
@@ -517,9 +513,8 @@ def evaluate(
       orient evaluate
       orient evaluate ../shared/realdev/postings.jsonl --label-field orientation
       orient evaluate jobs.csv --text-field 职位描述 --label-field 类别 --format json
-      orient evaluate --report reports/evaluation.md --levers     # same as: make evaluate
     """
-    from pipeline import realeval
+    from pipeline.training import realeval
 
     clf = _load(model_path)
     fields = {"text_field": text_field, "label_field": label_field, "confidence_field": confidence_field}
@@ -528,8 +523,6 @@ def evaluate(
     unusable = 0
     named = list(files)
     if not files:
-        from pipeline.evalreport import written_figures
-
         realdev = config.realdev_file()
         if realdev.exists():
             named = [realdev]
@@ -549,12 +542,7 @@ def evaluate(
     if not files:
         if not config.EVAL_DIR.is_dir():
             raise click.ClickException(f"No evaluation sets at {config.EVAL_DIR}; name labelled files to evaluate on.")
-        per_set.update(written_figures(clf))
-    if report is not None:
-        from pipeline.evalreport import write_report
-
-        write_report(report, clf, per_set, levers, progress=lambda msg: click.echo(msg, err=True))
-        click.echo(f"wrote {report}", err=True)
+        per_set.update(realeval.written_figures(clf))
     if fmt == "json":
         click.echo(json.dumps({"sets": per_set, "article_cv": clf.metadata["cv"]}, ensure_ascii=False, indent=2))
     else:
@@ -609,7 +597,7 @@ def corpus() -> None:
     """
     from collections import Counter
 
-    from pipeline.corpus import build
+    from pipeline.training.corpus import build
 
     if not config.RAW_FILE.exists():
         raise click.ClickException(

@@ -1,4 +1,4 @@
-"""The model's shape and its files: the scikit-learn pipeline, its linear export, and their checks.
+"""The model's files and their checks: the scikit-learn pipeline, its linear export, the metadata; what scores is LinearModel.
 
 Three files sit side by side: `NAME.joblib` (the fitted scikit-learn Pipeline, a pickle, so code;
 or `NAME.skops`, the same pipeline in skops' format, which loads only allow-listed types),
@@ -23,46 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import OrientError
-from pipeline.files import atomic_write, sha256_file
+from pipeline.text import FEATURE_VERSION
 
 FORMAT_VERSION = 1
-
-
-def build_pipeline(params: dict[str, Any]) -> Any:
-    """Return an unfitted TF-IDF + logistic-regression pipeline for the given hyper-parameters."""
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-
-    from pipeline.text import tokenize
-
-    return Pipeline(
-        [
-            (
-                "tfidf",
-                TfidfVectorizer(
-                    tokenizer=params.get("tokenizer", tokenize),
-                    token_pattern=None,
-                    lowercase=False,
-                    ngram_range=tuple(params["ngram_range"]),
-                    sublinear_tf=params["sublinear_tf"],
-                    stop_words=params.get("stop_words"),
-                    min_df=params.get("min_df", 1),
-                    dtype=np.float64,
-                ),
-            ),
-            (
-                "clf",
-                LogisticRegression(
-                    C=params["C"],
-                    class_weight=params["class_weight"],
-                    solver="lbfgs",
-                    max_iter=5000,
-                ),
-            ),
-        ]
-    )
 
 
 @dataclass(frozen=True)
@@ -231,7 +194,7 @@ def sigmoid(x: float) -> float:
 
 
 # skops loads exactly these types and refuses a file that names any other, even one skops itself would
-# trust. Add a class here when build_pipeline starts to use it (tests/test_trust.py saves the built
+# trust. Add a class here when training.export.build_pipeline starts to use it (tests/test_trust.py saves the built
 # pipeline with skops and loads it back, so a missing entry fails there first).
 SKOPS_ALLOWED_TYPES = frozenset(
     {
@@ -273,46 +236,6 @@ def model_format(model_path: Path) -> str:
     return "skops" if paths(model_path)[0].suffix == ".skops" else "joblib"
 
 
-def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
-    """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
-
-    Each file is written atomically, and the metadata last: it holds the other two files' SHA-256,
-    so a run killed in between leaves a set that fails its check (and says to retrain), never a
-    model whose metadata describes different files.
-    """
-    import io
-
-    model_file, linear_path, meta_path = paths(model_path)
-    fmt = model_format(model_path)
-    model_file.parent.mkdir(parents=True, exist_ok=True)
-    # scikit-learn records id(stop_words), a memory address, only to skip a warning; it would make
-    # two identical trainings pickle to different bytes.
-    pipe.named_steps["tfidf"].__dict__.pop("_stop_words_id", None)
-    if fmt == "skops":
-        import skops.io
-
-        data = skops.io.dumps(pipe)
-    else:
-        import joblib
-
-        buf = io.BytesIO()
-        joblib.dump(pipe, buf, compress=3)
-        data = buf.getvalue()
-    atomic_write(model_file, data)
-    atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
-    metadata = dict(metadata)
-    metadata["files"] = {
-        fmt: {"name": model_file.name, "sha256": sha256_file(model_file)},
-        "linear": {"name": linear_path.name, "sha256": sha256_file(linear_path)},
-    }
-    if fmt == "skops":
-        import skops
-
-        metadata.setdefault("versions", {})["skops"] = skops.__version__
-    atomic_write(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    return metadata
-
-
 def read_metadata(model_path: Path) -> dict[str, Any]:
     """Read a model's metadata, with one clear sentence if it is missing or unreadable."""
     model_file, _, meta_path = paths(model_path)
@@ -329,6 +252,12 @@ def read_metadata(model_path: Path) -> dict[str, Any]:
         raise OrientError(f"Model metadata {meta_path} is unreadable ({exc.__class__.__name__}); {_RETRAIN}.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION or not isinstance(meta.get("files"), dict):
         raise OrientError(f"Model metadata {meta_path} is not in this version's format; {_RETRAIN}.")
+    features = meta.get("features", {}).get("version")
+    if features != FEATURE_VERSION:
+        raise OrientError(
+            f"Model {model_file.name} was trained on tokens of version {features}, but this orient makes version "
+            f"{FEATURE_VERSION}; {_RETRAIN}."
+        )
     fmt = model_format(model_path)
     if fmt not in meta["files"]:
         other = next((k for k in MODEL_SUFFIXES if k[1:] in meta["files"]), None)

@@ -23,6 +23,9 @@ from pipeline.traditional import to_simplified
 _REPLACEMENTS = {"&mdash;": "—", "mdash;": "—", "&nbsp;": " "}
 _VARIANTS = str.maketrans({"単": "单", "戶": "户", "説": "说", "\ufeff": ""})
 _MIN_TERM = 2
+# The version of what tokenize makes of a text. Raise it with any change meant to alter tokens: a model records
+# the version it was trained with and is refused by a runtime with another (see pipeline.model.read_metadata).
+FEATURE_VERSION = 2
 
 
 class Term(NamedTuple):

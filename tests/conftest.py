@@ -66,8 +66,8 @@ TINY_ARTICLES: dict[int, list[tuple[str, str]]] = {
 
 def write_tiny_corpus(path: Path) -> Path:
     """Write the tiny corpus in the format of corpus/passages.jsonl."""
-    from pipeline.corpus import Passage, write_passages
     from pipeline.text import normalise
+    from pipeline.training.corpus import Passage, write_passages
 
     passages = []
     line = 0
@@ -97,14 +97,14 @@ def write_tiny_corpus(path: Path) -> Path:
 
 def train_tiny(model_path: Path, passages_path: Path, grid: dict[str, list[Any]] | None = None) -> dict[str, Any]:
     """Train on that corpus alone with a small grid, restoring the real grid afterwards."""
-    import pipeline.train
+    import pipeline.training.train
     from pipeline import config
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline.train, "GRID", grid or SMALL_GRID)
+        mp.setattr(pipeline.training.train, "GRID", grid or SMALL_GRID)
         # Only the given passages: no documents file, whatever the checkout holds.
         mp.setattr(config, "DOCUMENTS_FILE", passages_path.parent / "no-documents.jsonl", raising=False)
-        return pipeline.train.train(model_path=model_path, passages_path=passages_path, lexicon=False)
+        return pipeline.training.train.train(model_path=model_path, passages_path=passages_path, lexicon=False)
 
 
 @pytest.fixture(autouse=True)

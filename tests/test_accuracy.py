@@ -82,7 +82,7 @@ def test_a_customer_service_posting_is_not_called_marketing(shipped: Any) -> Non
 
 
 def test_the_metadata_figures_are_what_scoring_the_written_sets_gives_now(shipped: Any) -> None:
-    from pipeline.evaluate import read_eval_set
+    from pipeline.training.evaluate import read_eval_set
 
     ev = shipped.metadata["evaluation"]
     assert set(ev) == set(config.EVAL_SETS)
@@ -105,13 +105,13 @@ def test_train_with_user_data_changes_the_model_as_expected(tmp_path: Path, tiny
     rows = [(f"{word}第{i}期：访谈用户，了解他们的需求。", "marketing") for i in range(6)]
     rows += [(f"第{i}周：电话外呼，完成签单。", "sales") for i in range(6)]
     user = _user_file(tmp_path / "mine.jsonl", rows)
-    import pipeline.train
+    import pipeline.training.train
 
     before = train_tiny(tmp_path / "before" / "m.joblib", tiny_passages)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline.train, "GRID", SMALL_GRID)
+        mp.setattr(pipeline.training.train, "GRID", SMALL_GRID)
         mp.setattr(config, "DOCUMENTS_FILE", tmp_path / "none.jsonl")
-        after = pipeline.train.train(
+        after = pipeline.training.train.train(
             model_path=tmp_path / "after" / "m.joblib", passages_path=tiny_passages, data=[user], lexicon=False
         )
     import pipeline as lib
@@ -140,10 +140,10 @@ def test_bad_user_labels_are_reported_by_line_number(tmp_path: Path, tiny_passag
         '{"text": "访谈用户", "label": "marketing"}\n{"text": "打电话", "label": "selling"}\n{"text": "  ", "label": "sales"}\n',
         encoding="utf-8",
     )
-    import pipeline.train
+    import pipeline.training.train
 
     with pytest.raises(OrientError) as err:
-        pipeline.train.labelled_set(user, "user1")
+        pipeline.training.train.labelled_set(user, "user1")
     assert str(err.value) == (
         f"{user} has 2 unusable record(s): {user}:2 line 2 has label 'selling', "
         "expected one of: sales, marketing, mixed, neutral; "

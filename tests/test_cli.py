@@ -19,9 +19,10 @@ from click.testing import CliRunner, Result
 from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, ONE_SETTING_GRID, SALES_TEXT, as_jsonl, read_json
 
 import pipeline
-import pipeline.corpus
 import pipeline.model
-import pipeline.train
+import pipeline.training.export
+import pipeline.training.corpus
+import pipeline.training.train
 from pipeline import config
 from pipeline.cli import main
 from pipeline.predict import INSUFFICIENT, VERDICTS
@@ -643,8 +644,8 @@ def cli_training(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Res
     model = tmp_path_factory.mktemp("cli-train") / "cli.joblib"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("ORIENT_MODEL", raising=False)
-        _guard_checkout(mp, pipeline.model)
-        mp.setattr(pipeline.train, "GRID", ONE_SETTING_GRID)
+        _guard_checkout(mp, pipeline.training.export)
+        mp.setattr(pipeline.training.train, "GRID", ONE_SETTING_GRID)
         # The articles alone (no documents file) keep this quick; the tiny-corpus tests cover the rest.
         mp.setattr(config, "DOCUMENTS_FILE", model.parent / "no-documents.jsonl", raising=False)
         result = run(["train", "--model", str(model)])
@@ -695,8 +696,8 @@ def test_evaluate_without_files_uses_the_evaluation_sets(cli_training: tuple[Res
 
 def test_corpus_command_rebuilds_the_committed_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "passages.jsonl"
-    _guard_checkout(monkeypatch, pipeline.corpus)
-    monkeypatch.setattr(pipeline.corpus.write_passages, "__defaults__", (target,))
+    _guard_checkout(monkeypatch, pipeline.training.corpus)
+    monkeypatch.setattr(pipeline.training.corpus.write_passages, "__defaults__", (target,))
     monkeypatch.setattr(config, "PASSAGES_FILE", target)
     committed = (ROOT / "corpus" / "passages.jsonl").read_bytes()
     result = run(["corpus"])
@@ -766,8 +767,8 @@ def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path
     rows.append(("五险一金，双休。", "中性"))
     sheet.write_text("职位描述,类别\n" + "".join(f"{t},{label}\n" for t, label in rows * 3), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    _guard_checkout(monkeypatch, pipeline.model)
-    monkeypatch.setattr(pipeline.train, "GRID", ONE_SETTING_GRID)
+    _guard_checkout(monkeypatch, pipeline.training.export)
+    monkeypatch.setattr(pipeline.training.train, "GRID", ONE_SETTING_GRID)
     monkeypatch.setattr(config, "DOCUMENTS_FILE", tmp_path / "no-documents.jsonl")
     result = run(["train", "--data", str(sheet), "--text-field", "职位描述", "--label-field", "类别"])
     assert result.exit_code == 0, result.stderr

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import config
-from pipeline.corpus import (
+from pipeline.errors import OrientError
+from pipeline.training.corpus import (
     Decision,
     build_passages,
     read_decisions,
@@ -18,7 +19,6 @@ from pipeline.corpus import (
     rule_label,
     write_passages,
 )
-from pipeline.errors import OrientError
 
 
 @pytest.fixture(scope="module")

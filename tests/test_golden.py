@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import pipeline
-from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 EVAL_SETS = sorted((ROOT / "corpus" / "eval").glob("*.jsonl"))

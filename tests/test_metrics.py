@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.metrics import classification_figures
+from pipeline.training.metrics import classification_figures
 
 
 def test_worked_example() -> None:

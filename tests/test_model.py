@@ -16,9 +16,11 @@ import pytest
 from conftest import MARKETING_TEXT, SALES_TEXT, SMALL_GRID, TINY_ARTICLES, copy_model, read_json, train_tiny
 
 import pipeline
+from pipeline import config, model
 from pipeline.errors import OrientError
+from pipeline.files import sha256_file
 from pipeline.model import paths
-from pipeline.text import tokenize
+from pipeline.text import FEATURE_VERSION, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -220,7 +222,7 @@ def test_training_is_deterministic(tiny_model: Path, tiny_passages: Path, tmp_pa
 
     other = tmp_path / "subprocess" / "tiny.joblib"
     script = (
-        "import sys, pathlib, pipeline.train as t\n"
+        "import sys, pathlib, pipeline.training.train as t\n"
         f"t.GRID = {SMALL_GRID!r}\n"
         "t.config.DOCUMENTS_FILE = pathlib.Path(sys.argv[2]).parent / 'no-documents.jsonl'\n"
         "t.train(model_path=pathlib.Path(sys.argv[1]), passages_path=pathlib.Path(sys.argv[2]), lexicon=False)\n"
@@ -234,15 +236,39 @@ def test_training_is_deterministic(tiny_model: Path, tiny_passages: Path, tmp_pa
     assert _model_bytes(other) == _model_bytes(tiny_model)
 
 
-def test_the_shipped_model_was_trained_from_the_committed_corpus_and_code(shipped: Any) -> None:
-    from pipeline import config
-    from pipeline.train import code_version
+def test_the_shipped_model_was_made_from_the_committed_inputs(shipped: Any) -> None:
+    from pipeline.training import train
 
     meta = shipped.metadata
-    assert meta["corpus"]["sha256"] == hashlib.sha256(config.PASSAGES_FILE.read_bytes()).hexdigest(), (
-        "corpus/passages.jsonl changed since the model was trained: run `make train`"
+    data = [str(p.relative_to(config.ROOT)) for p in train.model_inputs("data")]
+    assert list(meta["inputs"]) == data and "corpus/passages.jsonl" in data
+    changed = [name for name, digest in meta["inputs"].items() if sha256_file(config.ROOT / name) != digest]
+    assert changed == [], f"{changed} changed since the model was trained: run `make train`"
+
+
+@pytest.mark.slow
+def test_the_tokenizer_still_makes_the_tokens_the_shipped_model_learned_from(shipped: Any) -> None:
+    from pipeline.training import train
+
+    features = shipped.metadata["features"]
+    assert features["version"] == FEATURE_VERSION
+    assert features["tokens_sha256"] == train.tokens_fingerprint(train.learned_texts()), (
+        "tokenization changed what the training texts become: raise text.FEATURE_VERSION and run `make train`"
     )
-    assert meta["code_sha256"] == code_version(), "the model code changed since the model was trained: run `make train`"
+
+
+def test_a_model_of_another_token_version_is_refused(tmp_path: Path, tiny_model: Path) -> None:
+    copy = copy_model(tiny_model, tmp_path)
+    meta_path = model.paths(copy)[2]
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["features"]["version"] = FEATURE_VERSION - 1
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(OrientError) as err:
+        pipeline.load(copy)
+    assert str(err.value) == (
+        f"Model {copy.name} was trained on tokens of version {FEATURE_VERSION - 1}, but this orient makes version "
+        f"{FEATURE_VERSION}; retrain with `make train` (or `orient train`)."
+    )
 
 
 def test_model_stop_words_are_single_tokens(tiny_model: Path, shipped: Any) -> None:

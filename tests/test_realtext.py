@@ -16,8 +16,9 @@ from conftest import as_jsonl
 
 from pipeline import config
 from pipeline.cli import main
-from pipeline.realeval import canonical_label, read_documents
 from pipeline.sections import Section, scored_text, sections
+from pipeline.training.realeval import canonical_label, read_documents
+from research import evaluation, levers
 
 POSTING = (
     "公司简介：我们是一家做办公家具的公司，秉承客户至上的理念。\n"
@@ -156,12 +157,11 @@ def test_evaluate_finds_the_real_postings_beside_the_checkout(tmp_path: Path, mo
 def test_evaluate_report_leads_with_real_postings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORIENT_REALDEV", str(_realdev_like(tmp_path / "dev.jsonl")))
     report = tmp_path / "evaluation.md"
-    result = CliRunner().invoke(main, ["evaluate", "--report", str(report)])
-    assert result.exit_code == 0, result.stderr
+    assert evaluation.main(["--no-levers", "-o", str(report)]) == 0
     text = report.read_text(encoding="utf-8")
     assert text.index("## Real postings") < text.index("## Written sets (sanity checks)") < text.index("## Lever study")
     assert "| orientation macro-F1 | **1.000** | ≥ 0.88 |" in text
-    assert "Not run (add --levers)." in text
+    assert "Not run (run without --no-levers)." in text
 
 
 def test_a_csv_with_chinese_labels_and_columns(tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ def test_no_single_character_is_a_term(shipped: Any) -> None:
 
 
 def test_training_takes_labels_as_people_write_them(tmp_path: Path) -> None:
-    from pipeline.train import labelled_set
+    from pipeline.training.train import labelled_set
 
     path = tmp_path / "mine.csv"
     path.write_text(f"text,label\n{SALES},销售\n{MARKETING},营销\n{NEUTRAL},中性\n{SALES},Sales\n", encoding="utf-8")
@@ -192,7 +192,6 @@ def test_training_takes_labels_as_people_write_them(tmp_path: Path) -> None:
 
 
 def test_the_learning_curve_trains_in_memory_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import levers
 
     docs = read_documents(_realdev_like(tmp_path / "dev.jsonl"), label_field="orientation")[0]
     before = {p: p.stat().st_mtime_ns for p in (config.ROOT / "models").iterdir()}
@@ -248,12 +247,11 @@ def test_errors_show_their_own_evidence_when_ids_repeat(tmp_path: Path, shipped:
     assert error["evidence"]["marketing"] == [f"{e.term}({e.contribution:+.2f})" for e in expected.terms("marketing", 5)]
 
 
-def test_a_report_on_a_file_with_no_counted_document(tmp_path: Path) -> None:
+def test_a_report_on_a_file_with_no_counted_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "neutral.jsonl"
-    path.write_text(as_jsonl({"text": NEUTRAL, "label": "neutral"}), encoding="utf-8")
+    path.write_text(as_jsonl({"text": NEUTRAL, "orientation": "neutral"}), encoding="utf-8")
+    monkeypatch.setenv("ORIENT_REALDEV", str(path))
     report = tmp_path / "r.md"
-    result = CliRunner().invoke(main, ["evaluate", str(path), "--report", str(report)])
-    assert result.exit_code == 0, result.stderr
+    assert evaluation.main(["--no-levers", "-o", str(report)]) == 0
     text = report.read_text(encoding="utf-8")
     assert "### `neutral.jsonl`: 1 documents, none of them a sales/marketing document with high or medium confidence" in text
-    assert "## Written sets" not in text

@@ -192,8 +192,8 @@ def test_a_file_that_cannot_be_read_is_named_and_the_rest_are_scored(
 
 
 def test_train_and_evaluate_read_a_workbook_with_its_own_columns(tmp_path: Path) -> None:
-    from pipeline.realeval import read_documents
-    from pipeline.train import labelled_set
+    from pipeline.training.realeval import read_documents
+    from pipeline.training.train import labelled_set
 
     path = tmp_path / "labels.xlsx"
     book = openpyxl.Workbook()

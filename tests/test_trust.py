@@ -16,6 +16,7 @@ from pipeline import config, model
 from pipeline.cli import main
 from pipeline.config import DEFAULT_VERDICT
 from pipeline.errors import OrientError
+from pipeline.training import export
 
 TEXT = "负责市场调研，洞察目标客户需求，制定品牌定位。"
 
@@ -84,7 +85,7 @@ def test_a_damaged_model_file_is_refused_before_unpickling(
 
         import joblib
 
-        other = model.build_pipeline({"C": 1.0, "ngram_range": [1, 1], "sublinear_tf": False, "class_weight": None})
+        other = export.build_pipeline({"C": 1.0, "ngram_range": [1, 1], "sublinear_tf": False, "class_weight": None})
         other.fit(["营销 品牌 调研", "销售 指标 电话"], ["marketing", "sales"])
         buf = io.BytesIO()
         joblib.dump(other, buf)
@@ -213,7 +214,7 @@ def test_an_interrupted_save_leaves_no_half_files_and_a_set_that_is_refused(
 ) -> None:
     target = _path(model_dir)
     meta = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
-    real = model.atomic_write
+    real = export.atomic_write
 
     def dies_on_metadata(path: Path, data: bytes) -> None:
         if path.suffix == ".json" and not path.name.endswith(".linear.json"):
@@ -221,12 +222,12 @@ def test_an_interrupted_save_leaves_no_half_files_and_a_set_that_is_refused(
         real(path, data)
 
     # A different model, so the new files differ from the ones the old metadata names.
-    other = model.build_pipeline({"C": 1.0, "ngram_range": [1, 1], "sublinear_tf": False, "class_weight": None})
+    other = export.build_pipeline({"C": 1.0, "ngram_range": [1, 1], "sublinear_tf": False, "class_weight": None})
     other.fit(["营销 品牌 调研", "销售 指标 电话"], ["marketing", "sales"])
-    monkeypatch.setattr(model, "atomic_write", dies_on_metadata)
+    monkeypatch.setattr(export, "atomic_write", dies_on_metadata)
     with pytest.raises(KeyboardInterrupt):
-        model.save(other, meta, target)
-    monkeypatch.setattr(model, "atomic_write", real)
+        export.save(other, meta, target)
+    monkeypatch.setattr(export, "atomic_write", real)
     assert sorted(p.name for p in model_dir.iterdir()) == ["orientation.joblib", "orientation.json", "orientation.linear.json"]
     with pytest.raises(OrientError, match="does not match the SHA-256"):
         _ = pipeline.load(target).pipeline
@@ -254,8 +255,8 @@ def test_save_twice_is_byte_identical(shipped_pipe: Any, tmp_path: Path) -> None
     meta = model.read_metadata(config.default_model_path())
     a, b = tmp_path / "a" / "m.joblib", tmp_path / "b" / "m.joblib"
     gate = pipeline.load().linear.gate
-    model.save(shipped_pipe, meta, a, gate=gate)
-    model.save(shipped_pipe, meta, b, gate=gate)
+    export.save(shipped_pipe, meta, a, gate=gate)
+    export.save(shipped_pipe, meta, b, gate=gate)
     assert a.read_bytes() == b.read_bytes()
     assert pipeline.load(a).score(TEXT) == pipeline.load().score(TEXT)
 
@@ -266,7 +267,7 @@ def test_save_twice_is_byte_identical(shipped_pipe: Any, tmp_path: Path) -> None
 def _save_skops(pipe: Any, folder: Path) -> Path:
     meta = model.read_metadata(config.default_model_path())
     target = folder / "m.skops"
-    model.save(pipe, meta, target, gate=pipeline.load().linear.gate)
+    export.save(pipe, meta, target, gate=pipeline.load().linear.gate)
     return target
 
 
@@ -334,7 +335,7 @@ def test_metadata_for_another_format_is_named(shipped_pipe: Any, tmp_path: Path)
 
 def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_pipe: Any) -> None:
     """The CLI option picks the format by suffix; the (slow) training itself is replaced by a save of the shipped pipeline."""
-    import pipeline.train
+    import pipeline.training.train
 
     seen: list[Path] = []
 
@@ -342,9 +343,9 @@ def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pyt
         assert model_path is not None
         seen.append(model_path)
         meta = model.read_metadata(config.default_model_path())
-        return model.save(shipped_pipe, meta, model_path, gate=pipeline.load().linear.gate)
+        return export.save(shipped_pipe, meta, model_path, gate=pipeline.load().linear.gate)
 
-    monkeypatch.setattr(pipeline.train, "train", fake_train)
+    monkeypatch.setattr(pipeline.training.train, "train", fake_train)
     result = CliRunner().invoke(main, ["train", "--format", "skops", "--model", str(tmp_path / "new.joblib")])
     assert result.exit_code == 0, result.output
     assert seen == [tmp_path / "new.skops"]

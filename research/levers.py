@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import config
-from pipeline.metrics import classification_figures
-from pipeline.train import GATE_PARAMS, GRID, TrainingSet, article_cv, fit, grid, neutral_texts, training_set
+from pipeline.training.metrics import classification_figures
+from pipeline.training.train import GATE_PARAMS, GRID, TrainingSet, article_cv, fit, grid, neutral_texts, training_set
 
 WRITTEN_SETS = ("postings", "plans", "hard", "realistic", "sealed")
 
@@ -196,7 +196,7 @@ def train_variant(variant: Variant, extra: TrainingSet | None = None) -> tuple[T
 
 def fit_with_tokenizer(params: dict[str, Any], data: TrainingSet) -> Any:
     """Fit a pipeline whose tokenizer is given in params (not cached by the training module)."""
-    from pipeline.model import build_pipeline
+    from pipeline.training.export import build_pipeline
 
     pipe = build_pipeline(params)
     pipe.fit(data.texts, data.labels)
@@ -209,7 +209,7 @@ def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple
     Abstention here is the gate's alone: the shipped model's signal floor changes no real posting's verdict
     (the shipped model's figures in the report equal variant S's).
     """
-    from pipeline.realeval import Outcome, summarise
+    from pipeline.training.realeval import Outcome, summarise
 
     out: dict[str, Any] = {}
     if real:
@@ -233,7 +233,7 @@ def measure(trained: Trained, real: Sequence[Any], written: dict[str, list[tuple
 
 def written_sets() -> dict[str, list[tuple[str, str, str]]]:
     """The project's written evaluation sets that exist, as (id, text, label)."""
-    from pipeline.evaluate import read_eval_set
+    from pipeline.training.evaluate import read_eval_set
 
     names = [n for n in WRITTEN_SETS if (config.EVAL_DIR / config.EVAL_FILES[n]).exists()]
     return {n: read_eval_set(n) for n in names}
@@ -259,7 +259,7 @@ BAND_CANDIDATES = ([0.2, 0.4, 0.6, 0.8], [0.3, 0.45, 0.55, 0.7], [0.35, 0.45, 0.
 
 def band_study(real: Sequence[Any], bands: Sequence[Sequence[float]] = BAND_CANDIDATES) -> list[dict[str, Any]]:
     """For candidate verdict bands, on the shipped design: the share of documents per kind of verdict, and how many right."""
-    from pipeline.realeval import counted
+    from pipeline.training.realeval import counted
 
     trained, _, _ = train_variant(VARIANTS[0])
     docs = [d for d in real if counted(d)]
@@ -295,7 +295,7 @@ def learning_curve(
     """
     import random
 
-    from pipeline.realeval import counted
+    from pipeline.training.realeval import counted
 
     usable = [d for d in real if d.label in config.LABELS]
     order = list(range(len(usable)))

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import config
 from pipeline.config import DOCUMENT_LABELS, LABELS, MIXED, NEUTRAL
 from pipeline.labels import canonical_label
-from pipeline.metrics import brier, classification_figures, reliability
+from pipeline.training.metrics import brier, classification_figures, reliability
 
 ORIENTATIONS = DOCUMENT_LABELS
 CONFIDENCES = ("high", "medium", "low")
@@ -242,3 +243,13 @@ def summary(name: str, f: dict[str, Any]) -> str:
             f"  {g}: n {part['n']}, macro-F1 {part['macro_f1']:.3f}, insufficient signal {part['insufficient_signal']:.1%}"
         )
     return "\n".join(lines)
+
+
+def written_figures(clf: Any) -> dict[str, dict[str, Any]]:
+    """The real-text figures of every written evaluation set that exists (their labels: sales, marketing, none)."""
+    out = {}
+    for name, file in config.EVAL_FILES.items():
+        if (config.EVAL_DIR / file).exists():
+            # By style (posting, plan, memo, self …) where a set records it.
+            out[name] = figures(clf, read_documents(config.EVAL_DIR / file, group_field="style")[0])
+    return out

@@ -9,12 +9,13 @@ are both learned from and tested on. A second small model, the gate, learns from
 and documents whether a text speaks of orientation at all.
 
 Every choice here (which sources, the hyper-parameters, no department masking, no concept lists) was decided by the
-lever study on real postings (pipeline/levers.py, reports/evaluation.md), not on text written for the
+lever study on real postings (research/levers.py, reports/evaluation.md), not on text written for the
 project: choices that took written sets up took real postings down.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import platform
 from collections import Counter
@@ -25,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__, config
-from pipeline.corpus import read_passages
 from pipeline.errors import OrientError
 from pipeline.files import sha256_file
-from pipeline.metrics import classification_figures
-from pipeline.text import tokenize
+from pipeline.model import FORMAT_VERSION, LinearModel
+from pipeline.text import FEATURE_VERSION, tokenize
+from pipeline.training import export
+from pipeline.training.corpus import read_passages
+from pipeline.training.metrics import classification_figures
 
 # One setting, chosen by the lever study on real postings; grouped CV over the project's own texts preferred
 # settings that real postings did not (reports/evaluation.md). A grid of several settings is still searched
@@ -60,23 +63,7 @@ DEPARTMENT_WORDS = (
     "marketing",
 )  # each is a single token of pipeline.text.tokenize (a test checks), as scikit-learn's stop words must be
 USER_FOLDS = 5
-# Files whose content decides what a trained model is; their hash is the model's code version.
-_CODE_FILES = (
-    "config.py",
-    "labels.py",
-    "text.py",
-    "segmenters.py",
-    "traditional.py",
-    "model.py",
-    "train.py",
-    "corpus.py",
-    "evaluate.py",
-    "readers.py",
-    "sections.py",
-    "data/userdict.txt",
-    "data/stopwords.txt",
-    "data/t2s.txt",
-)
+MODEL_INPUTS = config.PACKAGE_DIR / "training" / "model_inputs.txt"
 
 
 @dataclass
@@ -134,16 +121,14 @@ def labelled_set(path: Path, group: str, text_field: str = "text", label_field: 
 
 
 def lexicon_set() -> TrainingSet:
-    """The articles' own concept lists (ORIENTATION.md's table, in pipeline/corpus.py), one term per document."""
-    import hashlib
-
-    from pipeline.corpus import MARKETING_CUES, SALES_CUES
+    """The articles' own concept lists (ORIENTATION.md's table, in pipeline/training/corpus.py), one term per document."""
+    from pipeline.training.corpus import MARKETING_CUES, SALES_CUES
 
     cues = [(c, "marketing") for c in MARKETING_CUES] + [(c, "sales") for c in SALES_CUES]
     labels = [label for _, label in cues]
     digest = hashlib.sha256("\n".join(f"{c}\t{label}" for c, label in cues).encode()).hexdigest()
     source = {
-        "file": "pipeline/corpus.py (MARKETING_CUES, SALES_CUES)",
+        "file": "pipeline/training/corpus.py (MARKETING_CUES, SALES_CUES)",
         "sha256": digest,
         "count": len(cues),
         "labels": dict(sorted(Counter(labels).items())),
@@ -194,7 +179,7 @@ def grid(mask_department: bool = True, searched: dict[str, list[Any]] | None = N
 
 def fit(params: dict[str, Any], data: TrainingSet, cached: bool = False) -> Any:
     """Fit a pipeline with the given setting (cached tokenization is for cross-validation only)."""
-    from pipeline.model import build_pipeline
+    from pipeline.training.export import build_pipeline
 
     pipe = build_pipeline({**params, "tokenizer": _cv_tokenize} if cached else params)
     pipe.fit(data.texts, data.labels)
@@ -280,15 +265,37 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items() if k != "stop_words"}
 
 
-def code_version() -> str:
-    """Hash the source files that decide the model, so metadata names the code that made it."""
-    import hashlib
+def model_inputs(kind: str) -> list[Path]:
+    """The files of one kind ("data" or "code") that model_inputs.txt lists: the one list make and training share."""
+    lines = MODEL_INPUTS.read_text(encoding="utf-8").splitlines()
+    return [
+        config.ROOT / path
+        for k, path in (line.split(maxsplit=1) for line in lines if line and not line.startswith("#"))
+        if k == kind
+    ]
 
+
+def input_hashes() -> dict[str, str]:
+    """The SHA-256 of every data file the model is made from, by its path from the checkout's root."""
+    return {str(path.relative_to(config.ROOT)): sha256_file(path) for path in model_inputs("data") if path.exists()}
+
+
+def tokens_fingerprint(texts: Sequence[str]) -> str:
+    """The SHA-256 of the tokens of every text the model learns from: all that the tokenizer decided about its data.
+
+    Recorded at training: a change to tokenization that alters what any training text becomes changes it, and a
+    change that alters nothing (a comment, a faster segmenter) leaves it, and the model, as they were.
+    """
     h = hashlib.sha256()
-    for name in _CODE_FILES:
-        h.update(name.encode())
-        h.update((config.PACKAGE_DIR / name).read_bytes())
+    for text in texts:
+        h.update("\x1f".join(_cached_tokens(text)).encode("utf-8"))
+        h.update(b"\x1e")
     return h.hexdigest()
+
+
+def learned_texts(passages_path: Path = config.PASSAGES_FILE) -> list[str]:
+    """Every text the shipped model's two parts learn from: the training set, then the neutral texts of the gate."""
+    return training_set(passages_path).texts + neutral_texts(passages_path)
 
 
 def _versions() -> dict[str, str]:
@@ -321,8 +328,7 @@ def train(
     label_field: str = "label",
 ) -> dict[str, Any]:
     """Select, evaluate and fit the model, write it beside its metadata, and return the metadata."""
-    from pipeline import model
-    from pipeline.evaluate import verdict_settings
+    from pipeline.training.evaluate import verdict_settings
 
     model_path = model_path or (config.ROOT / "models" / f"{config.MODEL_NAME}.joblib")
     fields = (text_field, label_field)
@@ -330,14 +336,15 @@ def train(
     params, selected_score = select(training, grid(mask_department))
     pipe = fit(params, training)
     neutral = neutral_texts(passages_path, data, supplement, documents, fields)
-    gate = model.LinearModel.from_pipeline(fit_gate(training.texts, neutral), "oriented")
-    linear = model.LinearModel.from_pipeline(pipe, gate=gate)
+    gate = LinearModel.from_pipeline(fit_gate(training.texts, neutral), "oriented")
+    linear = LinearModel.from_pipeline(pipe, gate=gate)
     verdict, evaluation = verdict_settings(linear)
     metadata = {
-        "format": model.FORMAT_VERSION,
+        "format": FORMAT_VERSION,
         "name": config.MODEL_NAME,
         "versions": _versions(),
-        "code_sha256": code_version(),
+        "inputs": input_hashes(),
+        "features": {"version": FEATURE_VERSION, "tokens_sha256": tokens_fingerprint(training.texts + neutral)},
         "corpus": training.sources[0],
         "sources": training.sources,
         "label_counts": dict(sorted(Counter(training.labels).items())),
@@ -350,7 +357,7 @@ def train(
         "evaluation": evaluation,
         "vocabulary_size": len(linear.vocabulary),
     }
-    return model.save(pipe, metadata, model_path, gate=gate)
+    return export.save(pipe, metadata, model_path, gate=gate)
 
 
 if __name__ == "__main__":

@@ -25,18 +25,6 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
-def written_figures(clf: Any) -> dict[str, dict[str, Any]]:
-    """The real-text figures of every written evaluation set that exists (their labels: sales, marketing, none)."""
-    from pipeline.realeval import figures, read_documents
-
-    out = {}
-    for name, file in config.EVAL_FILES.items():
-        if (config.EVAL_DIR / file).exists():
-            # By style (posting, plan, memo, self …) where a set records it.
-            out[name] = figures(clf, read_documents(config.EVAL_DIR / file, group_field="style")[0])
-    return out
-
-
 def real_section(name: str, f: dict[str, Any]) -> str:
     """Markdown for one set of real documents."""
     if "orientation" not in f:
@@ -224,7 +212,7 @@ def render(
             levers_table(levers),
         ]
     else:
-        parts += ["Not run (add --levers).", ""]
+        parts += ["Not run (run without --no-levers).", ""]
     if bands:
         parts += [
             "Verdict bands on real postings (the shipped design; counted documents): how many get a `strongly` verdict and "
@@ -252,7 +240,7 @@ def render(
             "",
         ]
     else:
-        parts += ["Not run (needs --levers and ../shared/realdev/).", ""]
+        parts += ["Not run (needs the lever study and ../shared/realdev/).", ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -264,8 +252,8 @@ def write_report(
 
     levers = curve = bands = None
     if with_levers:
-        from pipeline import levers as study
-        from pipeline.realeval import read_documents
+        from pipeline.training.realeval import read_documents
+        from research import levers as study
 
         realdev = study.realdev_path()
         real = read_documents(realdev, label_field="orientation")[0] if realdev else []

@@ -2,7 +2,7 @@
 
 The evaluation sets (corpus/eval/) are never used to fit weights or to choose settings: the verdict
 settings were chosen on real postings (config.VERDICT, the lever study), so figures on the written
-sets are sanity checks. Figures on any labelled file are pipeline.realeval's.
+sets are sanity checks. Figures on any labelled file are pipeline.training.realeval's.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from pipeline import config
 from pipeline.config import LABELS
-from pipeline.metrics import classification_figures
 from pipeline.model import LinearModel
+from pipeline.training.metrics import classification_figures
 
 
 def read_eval_set(name: str) -> list[tuple[str, str, str]]:

@@ -1,0 +1,89 @@
+"""Write a trained model's files: the scikit-learn pipeline, its linear export and the metadata that checks both.
+
+The files are read (and checked) by pipeline.model; this module is training's side of the format.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline.files import atomic_write, sha256_file
+from pipeline.model import LinearModel, model_format, paths
+
+
+def build_pipeline(params: dict[str, Any]) -> Any:
+    """Return an unfitted TF-IDF + logistic-regression pipeline for the given hyper-parameters."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from pipeline.text import tokenize
+
+    return Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    tokenizer=params.get("tokenizer", tokenize),
+                    token_pattern=None,
+                    lowercase=False,
+                    ngram_range=tuple(params["ngram_range"]),
+                    sublinear_tf=params["sublinear_tf"],
+                    stop_words=params.get("stop_words"),
+                    min_df=params.get("min_df", 1),
+                    dtype=np.float64,
+                ),
+            ),
+            (
+                "clf",
+                LogisticRegression(
+                    C=params["C"],
+                    class_weight=params["class_weight"],
+                    solver="lbfgs",
+                    max_iter=5000,
+                ),
+            ),
+        ]
+    )
+
+
+def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
+    """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
+
+    Each file is written atomically, and the metadata last: it holds the other two files' SHA-256,
+    so a run killed in between leaves a set that fails its check (and says to retrain), never a
+    model whose metadata describes different files.
+    """
+    model_file, linear_path, meta_path = paths(model_path)
+    fmt = model_format(model_path)
+    model_file.parent.mkdir(parents=True, exist_ok=True)
+    # scikit-learn records id(stop_words), a memory address, only to skip a warning; it would make
+    # two identical trainings pickle to different bytes.
+    pipe.named_steps["tfidf"].__dict__.pop("_stop_words_id", None)
+    if fmt == "skops":
+        import skops.io
+
+        data = skops.io.dumps(pipe)
+    else:
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(pipe, buf, compress=3)
+        data = buf.getvalue()
+    atomic_write(model_file, data)
+    atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
+    metadata = dict(metadata)
+    metadata["files"] = {
+        fmt: {"name": model_file.name, "sha256": sha256_file(model_file)},
+        "linear": {"name": linear_path.name, "sha256": sha256_file(linear_path)},
+    }
+    if fmt == "skops":
+        import skops
+
+        metadata.setdefault("versions", {})["skops"] = skops.__version__
+    atomic_write(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return metadata
