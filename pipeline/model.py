@@ -374,48 +374,51 @@ def _check_shape(pipe: Any, name: str) -> None:
 
 
 def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
-    """Load a model the user vouches for: checked as usual when its metadata matches, else taken as it is.
+    """Load a model the user vouches for: checked as usual when its metadata matches, else the named file alone.
 
-    Returns the linear model, the metadata and the pipeline (None when the usual checked path applies
-    and the pipeline can be loaded later). Without matching metadata the pipeline is deserialised at
-    once (a pickle is code: that is what trusting it means). The linear export beside it is used when
-    there is one (it is part of the set the user vouches for, and carries the orientation gate);
-    without it, the export is derived from the pipeline, which has no gate. The verdict settings,
-    normally chosen at training time and kept in the metadata, fall back to the defaults.
+    Returns the linear model, the metadata and the pipeline (None when it is loaded later, after its check, or
+    when there is none). Without matching metadata only the file named is read, and nothing beside it, since
+    nothing checked those: a pipeline file (.joblib, .skops) is deserialised at once (a pickle is code: that is
+    what trusting it means) and its linear export derived from it, without the orientation gate, which lives only
+    in the export; a linear export (.linear.json) is read as it is, gate included, and has no pipeline. The verdict
+    settings, normally chosen at training time and kept in the metadata, fall back to the defaults.
     """
-    model_file, _, _ = paths(model_path)
+    from pipeline.config import DEFAULT_VERDICT
+
     try:
         meta = read_metadata(model_path)
         return load_linear(model_path, meta), meta, None
     except OrientError:
         pass
-    if not model_file.exists():
-        raise OrientError(f"No model at {model_file}; run `make train` or pass --model PATH.")
+    export_named = model_path.name.endswith(".linear.json")
+    named = model_path if export_named else paths(model_path)[0]
+    if not named.exists():
+        raise OrientError(f"No model at {named}; run `make train` or pass --model PATH.")
     try:
-        data = model_file.read_bytes()
+        data = named.read_bytes()
     except OSError as exc:
-        raise OrientError(f"Cannot read model file {model_file} ({exc.strerror or exc.__class__.__name__}).") from None
-    pipe = _deserialize(data, model_format(model_path), model_file.name)
-    _check_shape(pipe, model_file.name)
-    linear_path = paths(model_path)[1]
-    try:
-        linear = LinearModel.from_json(linear_path.read_text(encoding="utf-8")) if linear_path.exists() else None
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        linear = None  # an unreadable export is not worth trusting: derive it instead
-    if linear is None:
+        raise OrientError(f"Cannot read model file {named} ({exc.strerror or exc.__class__.__name__}).") from None
+    if export_named:
+        kind, pipe = "linear", None
+        try:
+            linear = LinearModel.from_json(data.decode("utf-8"))
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            why = exc.__class__.__name__
+            raise OrientError(f"Linear export {named.name} is not in this version's format ({why}); {_RETRAIN}.") from None
+    else:
+        kind = model_format(model_path)
+        pipe = _deserialize(data, kind, named.name)
+        _check_shape(pipe, named.name)
         try:
             linear = LinearModel.from_pipeline(pipe)
         except Exception as exc:  # an unfitted or odd pipeline
             why = exc.__class__.__name__
-            name = model_file.name
-            raise OrientError(f"Model file {name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
-    from pipeline.config import DEFAULT_VERDICT
-
+            raise OrientError(f"Model file {named.name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
     meta = {
         "format": FORMAT_VERSION,
-        "name": model_file.stem,
+        "name": named.name.split(".")[0],
         "trusted_without_metadata": True,
-        "files": {model_format(model_path): {"name": model_file.name, "sha256": hashlib.sha256(data).hexdigest()}},
+        "files": {kind: {"name": named.name, "sha256": hashlib.sha256(data).hexdigest()}},
         "verdict": dict(DEFAULT_VERDICT),
         "vocabulary_size": len(linear.vocabulary),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline import config
+from pipeline.errors import OrientError
 from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
 from pipeline.readers import Failure
 from pipeline.sections import sections
@@ -245,6 +246,8 @@ class Classifier:
     def pipeline(self) -> Any:
         """The fitted scikit-learn Pipeline (loaded on first use, after its SHA-256 is checked)."""
         if self._pipeline is None:
+            if "linear" in self.metadata.get("files", {}) and len(self.metadata["files"]) == 1:
+                raise OrientError(f"Model {self.path.name} is a linear export alone: it has no scikit-learn pipeline.")
             self._pipeline = load_pipeline(self.path, self.metadata)
         return self._pipeline
 

@@ -147,8 +147,13 @@ def test_a_model_without_metadata_loads_only_when_trusted(
 ) -> None:
     target = _path(model_dir)
     target.with_suffix(".json").unlink()
-    if not keep_linear:
-        target.with_suffix(".linear.json").unlink()
+    linear_path = target.with_suffix(".linear.json")
+    if keep_linear:
+        # An export beside the trusted file that nothing checked: were it read, every text would score 1.0.
+        export = json.loads(linear_path.read_text(encoding="utf-8"))
+        linear_path.write_text(json.dumps({**export, "intercept": 50.0}), encoding="utf-8")
+    else:
+        linear_path.unlink()
     monkeypatch.setenv("ORIENT_MODEL", str(target))
     line = _one_sentence_error(_score_cli())
     assert "pass --trust-model if you know where this file came from" in line
@@ -159,20 +164,36 @@ def test_a_model_without_metadata_loads_only_when_trusted(
     shipped = pipeline.load()
     assert trusted.metadata["trusted_without_metadata"] is True
     assert trusted.metadata["verdict"] == DEFAULT_VERDICT  # the chosen settings lived in the missing metadata
+    assert list(trusted.metadata["files"]) == ["joblib"]
     pipe = trusted.pipeline
-    assert pipe is not None
-    if keep_linear:
-        # The export beside the trusted file is used as it is (with its orientation gate): the same numbers.
-        assert trusted.linear == shipped.linear
-        expected = shipped.score(TEXT).marketing_probability
-    else:
-        # Derived from the trusted pipeline: it scores as the pipeline itself does (there is no gate without the export).
-        assert trusted.linear.vocabulary == shipped.linear.vocabulary and trusted.linear.gate is None
-        expected = float(pipe.predict_proba([TEXT])[0][list(pipe.classes_).index("marketing")])
+    # Only the file named is trusted: the export is derived from its pipeline, which has no gate.
+    assert trusted.linear.vocabulary == shipped.linear.vocabulary and trusted.linear.gate is None
+    expected = float(pipe.predict_proba([TEXT])[0][list(pipe.classes_).index("marketing")])
+    assert expected < 0.99
     assert trusted.score(TEXT).marketing_probability == pytest.approx(expected, abs=1e-9)
     result = _score_cli("--trust-model")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["marketing_probability"] == round(expected, 4)
+
+
+def test_a_trusted_linear_export_is_read_alone_with_its_gate(model_dir: Path) -> None:
+    target = _path(model_dir)
+    target.with_suffix(".json").unlink()
+    target.write_bytes(b"not a pickle: never read when the export is the file named")
+    linear_path = target.with_suffix(".linear.json")
+    with pytest.raises(OrientError):
+        pipeline.load(linear_path)
+    trusted = pipeline.load(linear_path, trust=True)
+    shipped = pipeline.load()
+    assert trusted.linear == shipped.linear and trusted.linear.gate is not None
+    assert list(trusted.metadata["files"]) == ["linear"]
+    assert trusted.score(TEXT).marketing_probability == shipped.score(TEXT).marketing_probability
+    with pytest.raises(OrientError) as err:
+        _ = trusted.pipeline
+    assert str(err.value) == "Model orientation.linear.json is a linear export alone: it has no scikit-learn pipeline."
+    result = _score_cli("--model", str(linear_path), "--trust-model")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == shipped.score(TEXT).verdict
 
 
 def test_trust_with_intact_metadata_still_checks(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
