@@ -15,7 +15,7 @@ MODEL_INPUTS := $(shell sed -E '/^(\#|$$)/d; s/^(data|code) +//' pipeline/traini
 CORPUS_CODE := pipeline/training/corpus.py pipeline/text.py
 
 .DEFAULT_GOAL := help
-.PHONY: help install bytecode demo test corpus train evaluate lint clean wheel-check bench golden
+.PHONY: help install bytecode demo test test-quick corpus train evaluate lint clean wheel-check bench golden
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -40,6 +40,9 @@ demo: bytecode  ## Score examples/ with the shipped model
 
 test: bytecode  ## Run the test suite
 	$(BIN)/python -m pytest -q
+
+test-quick: bytecode  ## Run the tests not marked slow, browser or dask (under 30 s)
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not dask"
 
 $(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
 	$(BIN)/orient corpus

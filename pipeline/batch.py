@@ -22,19 +22,17 @@ more, so scoring one text in a fresh process never loads it.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from pipeline.model import LinearModel, sigmoid, sublinear_tf
-from pipeline.predict import score_record, term_record
+from pipeline.result import Pulls, Result, Scorer, score_record, term_record
 from pipeline.text import term
 from pipeline.writers import json_round4, json_text
-
-if TYPE_CHECKING:
-    from pipeline.predict import Classifier
 
 DROPPED, UNKNOWN = 0, 1  # term numbers of a token that is no term, and of a term that no model has
 _MEMO_LIMIT = 1 << 18  # tokens memoised; a stream of ever-new tokens (ids, numbers) must not grow it without end
@@ -312,7 +310,7 @@ def usable(model: LinearModel) -> bool:
     return _plan(model).usable
 
 
-def term_numbers(clf: Classifier) -> Callable[[list[str]], bytes]:
+def term_numbers(clf: Scorer) -> Callable[[list[str]], bytes]:
     """The function from a text's segmenter tokens to what `score_numbered` and `json_lines` read of it."""
     return _plan(clf.linear).numbering.numbers
 
@@ -332,14 +330,14 @@ class _Heads(dict[int, str]):
 class _Chunk:
     """A chunk of segmented texts scored in arrays: what their records, or JSON lines, are made from."""
 
-    def __init__(self, clf: Classifier, numbered: list[bytes], limit: int) -> None:
-        model, n_docs = clf.linear, len(numbered)
+    def __init__(self, clf: Scorer, numbered: list[bytes], limit: int) -> None:
+        model, n_docs, rules = clf.linear, len(numbered), clf.rules
         self.plan = plan = _plan(model)
         numbers, doc_at = _stack(numbered)
         tables = plan.tables[0]
         counted = tables.count(numbers, doc_at)
         products, logits, norm = tables.pulls(counted, n_docs)
-        strong = np.abs(tables.weights[counted.feature]) >= clf._signal_weight  # as Classifier._strong
+        strong = np.abs(tables.weights[counted.feature]) >= rules.signal_weight  # as Classifier._strong
         signals = np.bincount(counted.doc, weights=np.where(strong, counted.count, 0), minlength=n_docs)
         self.signals: list[int] = signals.astype(np.int64).tolist()
         if model.gate is not None:
@@ -348,9 +346,10 @@ class _Chunk:
         else:
             self.gates = [1.0] * n_docs
         self.probabilities = [sigmoid(x) for x in logits.tolist()]
-        self.labels = [clf._label(p) for p in self.probabilities]
-        self.verdicts = list(map(clf.verdict, self.probabilities, self.signals, self.gates))
-        self.reasons = list(map(clf.abstention, self.signals, self.gates))
+        self.labels = [rules.side(p) for p in self.probabilities]
+        self.verdicts = list(map(rules.verdict, self.probabilities, self.signals, self.gates))
+        self.reasons = list(map(rules.abstention, self.signals, self.gates))
+        self.counted, self.products, self.norm, self.logits = counted, products, norm, logits
         self.sides = [counted.top(products, norm, n_docs, sign, limit) for sign in (-1.0, 1.0)]  # sales, marketing
 
     def records(self) -> list[dict[str, Any]]:
@@ -372,6 +371,20 @@ class _Chunk:
                 marketing,
             )
         )
+
+    def results(self) -> list[Result]:
+        """Each text's Result, equal to the one `Classifier.score_tokens` gives it."""
+        model, counted, n_docs = self.plan.tables[0].model, self.counted, len(self.labels)
+        bounds = np.searchsorted(counted.doc, np.arange(n_docs + 1)).tolist()
+        features, counts, products = counted.feature.tolist(), counted.count.tolist(), self.products.tolist()
+        logits, norms = self.logits.tolist(), self.norm.tolist()
+        out = []
+        for d, (a, b) in enumerate(pairwise(bounds)):
+            rows = features[a:b]
+            pulls = Pulls(model, Counter(dict(zip(rows, counts[a:b], strict=True))), (logits[d], rows, products[a:b], norms[d]))
+            p, signal, gate = self.probabilities[d], self.signals[d], self.gates[d]
+            out.append(Result(self.labels[d], p, self.verdicts[d], signal, pulls, (), gate, self.reasons[d]))
+        return out
 
     def json_lines(self, ids: list[str]) -> list[str]:
         """Each text's line of JSON, id first: the text `jsonl_line({"id": id, **record})` makes of its record."""
@@ -440,11 +453,16 @@ def round4_texts(values: list[float]) -> list[str]:
     return [texts[k] if ok else json_round4(v) for k, ok, v in zip(numbers, sure.tolist(), values, strict=True)]
 
 
-def score_numbered(clf: Classifier, numbered: list[bytes], limit: int = 10) -> list[dict[str, Any]]:
+def score_numbered(clf: Scorer, numbered: list[bytes], limit: int = 10) -> list[dict[str, Any]]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`: `clf.score_tokens(terms_of(tokens)).to_dict(limit)`."""
     return _Chunk(clf, numbered, limit).records()
 
 
-def json_lines(clf: Classifier, ids: list[str], numbered: list[bytes], limit: int = 10) -> list[str]:
+def json_lines(clf: Scorer, ids: list[str], numbered: list[bytes], limit: int = 10) -> list[str]:
     """For every text of a chunk, as `term_numbers(clf)(tokens)`, the line `jsonl_line({"id": id, **record})` writes of it."""
     return _Chunk(clf, numbered, limit).json_lines(ids)
+
+
+def score_results(clf: Scorer, numbered: list[bytes]) -> list[Result]:
+    """For every text of a chunk, as `term_numbers(clf)(tokens)`: `clf.score_tokens(terms_of(tokens))`."""
+    return _Chunk(clf, numbered, 0).results()

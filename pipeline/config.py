@@ -56,7 +56,7 @@ MODEL_NAME = "orientation"
 LABELS = ("sales", "marketing")
 NEUTRAL = "neutral"
 MIXED = "mixed"
-# Every label a labelled document may carry (LABELLING.md); only LABELS are two-class training data.
+# Every label a labelled document may carry (docs/labelling.md); only LABELS are two-class training data.
 DOCUMENT_LABELS = (*LABELS, MIXED, NEUTRAL)
 
 

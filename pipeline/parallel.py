@@ -13,7 +13,6 @@ long the input is. A document that fails to score becomes a `Failure` in its pla
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure, Lines, parsed
+from pipeline.result import Result, Scorer
 from pipeline.text import segment_many
 
 CHUNK_SIZE = 64  # the first chunks with more than one job; later ones hold about CHUNK_SECONDS of work, up to POOLED_CHUNK_MAX
@@ -54,7 +54,7 @@ POOLED_BLOCK_BYTES = 1 << 16
 LOCAL_BLOCK_BYTES = 1 << 20
 
 Item = Document | Failure
-Outcome = dict[str, Any] | Failure
+Outcome = dict[str, Any] | Result | Failure
 Read = Item | Lines  # what a batch reads: Documents, Failures, and blocks of JSONL lines for the scoring process to parse
 _R = TypeVar("_R", bound=Read)
 
@@ -83,24 +83,26 @@ def block_bytes(jobs: int) -> int:
 
 
 def score_chunk(
-    clf: Any, items: list[Item], method: str = "score", encode: Callable[[dict[str, Any]], Any] | None = None
+    clf: Scorer, items: list[Item], method: str = "score", encode: Callable[[dict[str, Any]], Any] | None = None
 ) -> list[Outcome]:
     """Score a chunk with a loaded classifier: one record {"id", ...} or one Failure per item, in order.
 
+    `method` is "score" or "explain" (records), or "result" (each document's Result, as `clf.score` gives it).
     With `encode` (e.g. a writer's), each record comes back as what encode makes of it: the workers then
     do that work too, and the process writing the output only writes.
     """
     docs = [item for item in items if isinstance(item, Document)]
-    numbers = _term_numbers(clf) if method == "score" and len(docs) >= MIN_BATCH else None
+    numbers = _term_numbers(clf) if method in ("score", "result") and len(docs) >= MIN_BATCH else None
     if numbers is not None:
         # Plain scoring segments the whole chunk before it scores any of it: interleaved, jieba's dictionary
         # and the model's tables evict each other from the CPU caches at every document (see segment_many).
         prepared: list[Any] = segment_many([doc.text for doc in docs], numbers)
         numbered = [(doc.id, p) for doc, p in zip(docs, prepared, strict=True) if not isinstance(p, Exception)]
-        together = _score_together(clf, numbered, encode)
+        together = _score_together(clf, numbered, encode, method == "result")
     else:
         prepared, together = [None] * len(docs), None
-    finish = getattr(clf, method)  # text by text: a small chunk, or a chunk the batch scorer failed on
+    # text by text: a small chunk, or a chunk the batch scorer failed on
+    finish = clf.explain if method == "explain" else clf.score
     out: list[Outcome] = []
     ready_for = iter(prepared)
     for item in items:
@@ -114,45 +116,60 @@ def score_chunk(
             if together is not None:
                 out.append(next(together))
                 continue
-            record = {"id": item.id, **finish(item.text).to_dict()}
+            result = finish(item.text)
+            if method == "result":
+                out.append(result)
+                continue
+            record = {"id": item.id, **result.to_dict()}
             out.append(record if encode is None else encode(record))
         except Exception as exc:  # one bad document is reported, the batch goes on
             out.append(Failure(item.id, f"could not be scored ({exc.__class__.__name__}: {exc})"))
     return out
 
 
-def _term_numbers(clf: Any) -> Callable[[list[str]], bytes] | None:
-    """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if it cannot score this classifier."""
+def _term_numbers(clf: Scorer) -> Callable[[list[str]], bytes] | None:
+    """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if this model's n-grams do not fit it."""
     from pipeline import batch
 
-    try:
-        return batch.term_numbers(clf) if batch.usable(clf.linear) else None
-    except Exception:  # a classifier without a linear model, say: it scores text by text
-        return None
+    return batch.term_numbers(clf) if batch.usable(clf.linear) else None
+
+
+class FallbackWarning(RuntimeWarning):
+    """The chunk scorer failed on a chunk, which was then scored text by text: the same records, more slowly."""
 
 
 def _score_together(
-    clf: Any, numbered: list[tuple[str, bytes]], encode: Callable[[dict[str, Any]], Any] | None
+    clf: Scorer, numbered: list[tuple[str, bytes]], encode: Callable[[dict[str, Any]], Any] | None, results: bool = False
 ) -> Iterator[Any] | None:
     """What score_chunk makes of each (id, term numbers of a text), scored together by pipeline.batch; None: one by one."""
+    import warnings
+
     from pipeline import batch
     from pipeline.writers import jsonl_encoded, utf8_line
 
     ids, numbers = [i for i, _ in numbered], [n for _, n in numbered]
     try:
+        if results:
+            return iter(batch.score_results(clf, numbers))
         if encode is jsonl_encoded:  # JSON lines, the batch format, come straight from the chunk's arrays
             return map(utf8_line, batch.json_lines(clf, ids, numbers))
         records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, numbers), strict=True))
         return records if encode is None else map(encode, records)
-    except Exception:  # whatever went wrong, the text-by-text path reports it for the right document
+    except Exception as exc:  # the text-by-text path then reports any bad document by name; the slowdown is said
+        warnings.warn(
+            f"the chunk scorer failed ({exc.__class__.__name__}: {exc}) on the {len(ids)} documents "
+            f"from {ids[0] if ids else '-'}; they were scored text by text",
+            FallbackWarning,
+            stacklevel=2,
+        )
         return None
 
 
 # --- worker side: one classifier per worker process, loaded by the pool's initializer -----------------------
-_worker_clf: Any = None
+_worker_clf: Scorer | None = None
 
 
-def _init_worker(clf: Any) -> None:
+def _init_worker(clf: Scorer) -> None:
     global _worker_clf
     import signal
 
@@ -181,24 +198,16 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="orient-parent-watch", daemon=True).start()
 
 
-def _for_workers(clf: Any) -> Any:
-    """The classifier without its scikit-learn pipeline, if one was loaded: scoring never uses it."""
-    if getattr(clf, "_pipeline", None) is None:
-        return clf
-    light = copy.copy(clf)
-    light._pipeline = None
-    return light
-
-
 def _score_in_worker(
     items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
 ) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
     """_score_timed with the classifier this worker process was given."""
+    assert _worker_clf is not None, "a worker scores only after its initializer ran"
     return _score_timed(_worker_clf, items, method, encode, join)
 
 
 def _score_timed(
-    clf: Any, items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
+    clf: Scorer, items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
 ) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
     """The chunk scored, as _collect takes it back; its number of documents, and their CPU seconds.
 
@@ -297,7 +306,7 @@ class _ChunkSizes:
 
 def score_stream(
     items: Iterable[Read],
-    clf: Any,
+    clf: Scorer,
     jobs: int = 1,
     method: str = "score",
     chunk_size: int | None = None,
@@ -321,7 +330,7 @@ def score_stream(
 
 def score_runs(
     items: Iterable[Read],
-    clf: Any,
+    clf: Scorer,
     jobs: int = 1,
     method: str = "score",
     encode: Callable[[dict[str, Any]], Any] | None = None,
@@ -339,7 +348,7 @@ def score_runs(
 
 def _scored_chunks(
     items: Iterable[Read],
-    clf: Any,
+    clf: Scorer,
     jobs: int,
     method: str,
     chunk_size: int | None,
@@ -360,10 +369,10 @@ def _scored_chunks(
     if second is None:
         yield _here(clf, first, method, encode, join)
         return
-    yield from _pooled([first, second], chunks, _for_workers(clf), jobs, method, encode, join, sizes)
+    yield from _pooled([first, second], chunks, clf, jobs, method, encode, join, sizes)
 
 
-def _here(clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool) -> list[Piece]:
+def _here(clf: Scorer, chunk: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool) -> list[Piece]:
     """Score a chunk in this process (blocks of Lines parsed): its pieces."""
     items = list(parsed(chunk))
     outcomes = score_chunk(clf, items, method, encode)
@@ -373,7 +382,7 @@ def _here(clf: Any, chunk: list[Read], method: str, encode: Callable[[dict[str, 
 def _pooled(
     head: list[list[Read]],
     rest: Iterator[list[Read]],
-    clf: Any,
+    clf: Scorer,
     jobs: int,
     method: str,
     encode: Callable[[dict[str, Any]], Any] | None,
@@ -440,7 +449,7 @@ def _widen_pipes(pool: Any) -> None:
             fcntl.fcntl(queue._writer.fileno(), setpipe, PIPE_BYTES)  # type: ignore[union-attr]
 
 
-def _prepare_for_fork(clf: Any, method: str) -> None:
+def _prepare_for_fork(clf: Scorer, method: str) -> None:
     """Build here, once, what every process needs: forked workers inherit it instead of each building its own.
 
     The segmenter (jieba's dictionary: half a second) and, for plain scoring, numpy and the model's batch
@@ -449,7 +458,7 @@ def _prepare_for_fork(clf: Any, method: str) -> None:
     from pipeline.text import _segmenter
 
     _segmenter()
-    if method == "score" and hasattr(clf, "linear"):
+    if method in ("score", "result"):
         from pipeline import batch
 
         batch.usable(clf.linear)

@@ -2,7 +2,7 @@
 
 Real job postings put their orientation in the duties (岗位职责, 工作内容, 职位描述) and surround it
 with company introductions, requirements and benefits that read the same in every posting
-(LABELLING.md: boilerplate is ignored, duties weigh most). The sections are found by their headings
+(docs/labelling.md: boilerplate is ignored, duties weigh most). The sections are found by their headings
 alone, so the rule is the same for training and scoring texts, costs one regular-expression scan, and
 never guesses at unheaded text: a text without headings is one `body` section and scores as before.
 """

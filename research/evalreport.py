@@ -177,7 +177,7 @@ def render(
     if real:
         parts += [
             "Labelled real documents, never trained on and never copied here (the default set is ../shared/realdev/: "
-            "job postings written by employers, labelled by ../shared/guide/LABELLING.md).",
+            "job postings written by employers, labelled as docs/labelling.md says).",
             "",
             *[real_section(Path(k).name if "/" in k else k, f) for k, f in real.items()],
         ]

@@ -99,6 +99,7 @@ def _user_file(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_train_with_user_data_changes_the_model_as_expected(tmp_path: Path, tiny_passages: Path) -> None:
     # A made-up programme name (one token) the corpus never saw, labelled marketing in the user's file.
     word = "bluewhale"

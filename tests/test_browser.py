@@ -35,10 +35,14 @@ FLAGS = [
     "--hide-scrollbars",
 ]
 
+pytestmark = [pytest.mark.browser]
+
 if CHROMIUM is None:
     if os.environ.get("CI"):
         pytest.fail("chromium is not installed, but CI must run the browser check (.ci/run installs it)", pytrace=False)
-    pytestmark = pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium); browser check skipped")
+    pytestmark.append(
+        pytest.mark.skip(reason="Debian's chromium is not installed (apt-get install chromium); browser check skipped")
+    )
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,8 +20,8 @@ from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, ONE_SETTING_GRID, SALES_TEX
 
 import pipeline
 import pipeline.model
-import pipeline.training.export
 import pipeline.training.corpus
+import pipeline.training.export
 import pipeline.training.train
 from pipeline import config
 from pipeline.cli import main
@@ -370,6 +370,7 @@ def test_missing_model_for_evaluate(tmp_path: Path) -> None:
     assert result.stderr.startswith("Error: No model at ")
 
 
+@pytest.mark.slow
 def test_damaged_model_is_one_sentence(tiny_model: Path, tmp_path: Path) -> None:
     from conftest import copy_model
 
@@ -382,6 +383,7 @@ def test_damaged_model_is_one_sentence(tiny_model: Path, tmp_path: Path) -> None
     assert result.stderr.startswith(f"Error: Model file {linear} does not match the SHA-256")
 
 
+@pytest.mark.slow
 def test_orient_model_environment_variable_is_honoured(tiny_model: Path) -> None:
     tiny = pipeline.load(tiny_model)
     text = "月底冲刺销量，开展市场调研。"
@@ -395,6 +397,7 @@ def test_orient_model_environment_variable_is_honoured(tiny_model: Path) -> None
     assert "No model at /no/such/model.joblib" in missing.stderr
 
 
+@pytest.mark.slow
 def test_model_option_beats_the_environment(tiny_model: Path, shipped: Any) -> None:
     result = run(["score", "--text", MARKETING_TEXT, "--model", str(shipped.path)], env={"ORIENT_MODEL": str(tiny_model)})
     assert result.exit_code == 0
@@ -484,6 +487,7 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "No such command 'scores'" in result.stderr
 
 
+@pytest.mark.slow
 def test_no_input_on_a_terminal_is_a_usage_error() -> None:
     master, slave = os.openpty()
     try:
@@ -500,6 +504,7 @@ def test_no_input_on_a_terminal_is_a_usage_error() -> None:
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "pipeline", "score", "--text", MARKETING_TEXT, "--format", "jsonl"],
@@ -652,6 +657,7 @@ def cli_training(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Res
     yield result, model, committed
 
 
+@pytest.mark.slow
 def test_train_writes_the_model_it_is_told_to(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
     result, model, committed = cli_training
     assert result.exit_code == 0, result.stderr
@@ -670,6 +676,7 @@ def test_train_writes_the_model_it_is_told_to(cli_training: tuple[Result, Path, 
     assert f"accuracy {meta['cv']['accuracy']:.3f}  macro-F1 {meta['cv']['macro_f1']:.3f}" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_model_trained_by_the_cli_scores(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
     _, model, _ = cli_training
     result = run(["score", "--text", SALES_TEXT, "--text", MARKETING_TEXT, "--model", str(model), "--format", "jsonl"])
@@ -678,6 +685,7 @@ def test_a_model_trained_by_the_cli_scores(cli_training: tuple[Result, Path, dic
     assert [r["marketing_probability"] >= 0.5 for r in jsonl(result.stdout)] == [False, True]
 
 
+@pytest.mark.slow
 def test_evaluate_without_files_uses_the_evaluation_sets(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
     _, model, _ = cli_training
     result = run(["evaluate", "--format", "json", "--model", str(model)])
@@ -711,6 +719,7 @@ def test_corpus_command_rebuilds_the_committed_corpus(tmp_path: Path, monkeypatc
     )
 
 
+@pytest.mark.slow
 def test_corpus_rebuild_from_a_copied_checkout(tmp_path: Path) -> None:
     """`python -m pipeline corpus` in a copy of the checkout rebuilds passages.jsonl byte for byte."""
     import shutil
@@ -752,6 +761,7 @@ def test_explain_shows_a_text_with_a_lone_surrogate_with_it_escaped(tmp_path: Pa
     assert "[+市场调研]\\ud800[+洞察]" in result.stdout
 
 
+@pytest.mark.slow
 def test_train_never_replaces_a_model_unasked(cli_training: tuple[Result, Path, dict[str, str]]) -> None:
     _, model, _ = cli_training
     before = {p.name: _sha(p) for p in model.parent.iterdir()}
@@ -761,6 +771,7 @@ def test_train_never_replaces_a_model_unasked(cli_training: tuple[Result, Path, 
     assert {p.name: _sha(p) for p in model.parent.iterdir()} == before
 
 
+@pytest.mark.slow
 def test_train_on_a_sheet_with_its_own_columns_and_chinese_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sheet = tmp_path / "jobs.csv"
     rows = [("负责区域客户开发，完成月度销售任务。", "销售"), ("开展用户访谈，洞察目标人群需求。", "营销")]

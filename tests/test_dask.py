@@ -21,6 +21,8 @@ from pipeline.cli import main
 from pipeline.errors import OrientError
 from pipeline.readers import Document, Failure
 
+pytestmark = pytest.mark.dask
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -236,6 +236,7 @@ def _run_in_terminal(args: list[str], env: dict[str, str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_colour_on_a_terminal_unless_no_color() -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     assert ANSI.search(_run_in_terminal(["explain", "--text", SALES], env))
@@ -254,6 +255,7 @@ def test_explain_files_names_bad_ones_and_goes_on(tmp_path: Path) -> None:
     assert "bad.txt" in result.stderr and "missing.txt" in result.stderr
 
 
+@pytest.mark.slow
 def test_explain_every_example() -> None:
     for path in sorted((ROOT / "examples").glob("*.txt")):
         result = CliRunner().invoke(main, ["explain", str(path)])

@@ -283,6 +283,7 @@ def test_html_larger_than_the_limit_is_refused_in_one_sentence() -> None:
     )
 
 
+@pytest.mark.slow
 def test_html_of_several_megabytes() -> None:
     block = "<div><nav>菜单</nav><p>负责渠道销售，完成业绩&amp;回款。</p><script>x()</script></div>\n"
     text = extract_text(Path("big.html"), ("<html><body>" + block * 40_000).encode())

@@ -63,7 +63,7 @@ def test_no_module_imports_itself_through_others() -> None:
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            cycles.append([*path[path.index(module):], module])
+            cycles.append([*path[path.index(module) :], module])
             return
         if module in done or module not in GRAPH:
             return

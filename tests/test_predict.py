@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, SALES_TEXT
 
 import pipeline
-from pipeline import config
+from pipeline import config, parallel
 from pipeline.predict import INSUFFICIENT, VERDICTS, Classifier, Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,23 +130,52 @@ def test_empty_text_scores_the_intercept(shipped: Any) -> None:
     assert r.marketing_probability == pytest.approx(1 / (1 + math.exp(-shipped.linear.intercept)))
 
 
-def test_score_many_streams(shipped: Any) -> None:
-    texts = [SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT]
-    pulled: list[str] = []
+def test_score_many_streams_an_endless_input_a_chunk_at_a_time(shipped: Any) -> None:
+    texts = itertools.cycle([SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT])
+    pulled = 0
 
     def generate() -> Iterator[str]:
+        nonlocal pulled
         for t in texts:
-            pulled.append(t)
+            pulled += 1
             yield t
 
     results = shipped.score_many(generate())
     assert isinstance(results, Iterator)
-    assert pulled == []  # nothing read before the first result is asked for
-    first = next(results)
-    assert pulled == texts[:1]
-    assert first == shipped.score(texts[0])
-    assert list(results) == [shipped.score(t) for t in texts[1:]]
+    assert pulled == 0  # nothing read before the first result is asked for
+    first = [next(results) for _ in range(3)]
+    assert pulled == parallel.LOCAL_CHUNK_SIZE  # one chunk read, scored together, then handed out
+    assert first == [shipped.score(t) for t in (SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT)]
     assert list(shipped.score_many([])) == []
+
+
+@pytest.mark.slow
+def test_score_many_on_two_processes_gives_what_one_text_at_a_time_gives(shipped: Any) -> None:
+    texts = [f"{t}第{i}条。" for i in range(600) for t in (SALES_TEXT, MARKETING_TEXT, NO_SIGNAL_TEXT)] + [None, "", 3]
+    results = list(shipped.score_many(texts, jobs=2))
+    assert results[:-3] == [shipped.score(t) for t in texts[:-3]]
+    assert [r.to_dict() for r in results[:5]] == [shipped.score(t).to_dict() for t in texts[:5]]
+    assert [(f.id, f.message) for f in results[-3:-2] + results[-1:]] == [
+        ("text 1801", "is missing (None or NaN); skipped"),
+        ("text 1803", "is a int, not a str; skipped"),
+    ]
+    assert results[-2] == shipped.score("")
+
+
+def test_a_failing_chunk_scorer_is_said_and_the_texts_still_scored(shipped: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import batch
+
+    def broken(*args: Any) -> Any:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(batch, "score_results", broken)
+    texts = [SALES_TEXT, MARKETING_TEXT] * 8
+    with pytest.warns(parallel.FallbackWarning) as caught:
+        results = list(shipped.score_many(texts))
+    assert results == [shipped.score(t) for t in texts]
+    assert [str(w.message) for w in caught] == [
+        "the chunk scorer failed (MemoryError: no room) on the 16 documents from text 1; they were scored text by text"
+    ]
 
 
 def test_clf_pipeline_is_a_sklearn_pipeline(shipped: Any) -> None:

@@ -191,6 +191,7 @@ def test_training_takes_labels_as_people_write_them(tmp_path: Path) -> None:
     assert data.labels == ["sales", "marketing", "sales"]  # neutral documents are not two-class training data
 
 
+@pytest.mark.slow
 def test_the_learning_curve_trains_in_memory_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     docs = read_documents(_realdev_like(tmp_path / "dev.jsonl"), label_field="orientation")[0]

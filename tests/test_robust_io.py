@@ -79,6 +79,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(batch: Path) -> None:
     """`orient score big.jsonl | head -1`: one record, nothing on stderr (not even at Python's exit flush), exit 0."""
     for fmt in ("jsonl", "csv", "table", "json"):
@@ -91,6 +92,7 @@ def test_a_closed_pipe_ends_quietly(batch: Path) -> None:
         assert len(done.stdout.splitlines()) == 1, fmt
 
 
+@pytest.mark.slow
 def test_sigint_to_stdout_leaves_complete_records(batch: Path, reference: list[str], tmp_path: Path) -> None:
     out = tmp_path / "stdout.jsonl"
     with out.open("wb") as fh:
@@ -108,6 +110,7 @@ def test_sigint_to_stdout_leaves_complete_records(batch: Path, reference: list[s
     assert "Traceback" not in err.decode()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_interrupt_then_resume_equals_an_uninterrupted_run(how: str, batch: Path, reference: list[str], tmp_path: Path) -> None:
     out = tmp_path / "scores.jsonl"
@@ -147,6 +150,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(how: str, batch: Path
     assert ids["twin"] == 2 and sum(ids.values()) == N_DOCS
 
 
+@pytest.mark.slow
 def test_resume_of_a_finished_output_scores_nothing_again(
     batch: Path, reference: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +199,7 @@ def test_completed_records_drops_only_an_unfinished_last_line(tmp_path: Path) ->
     assert done == Counter({"a": 1, "b": 1}) and good == len(b'{"id": "a"}\n{"id": "b"}\n')
 
 
+@pytest.mark.slow
 def test_other_formats_are_atomic_on_interrupt(batch: Path, tmp_path: Path) -> None:
     """CSV (not resumable) goes through a temporary file that an interrupted run removes."""
     out = tmp_path / "scores.csv"

@@ -76,6 +76,7 @@ def _check(model: LinearModel, tokens: list[str]) -> None:
     assert {model.terms[i]: share for i, share in shares.items()} == pytest.approx(ref_shares, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_features_logit_and_contributions_equal_the_plain_loops(models: list[Any]) -> None:
     for text in [*_texts(), "", "销售 销售 销售", "市场调研"]:
         tokens = tokenize(text)

@@ -65,6 +65,7 @@ def test_the_corpus_is_all_there() -> None:
     assert len(CORPUS) > 900
 
 
+@pytest.mark.slow
 def test_rjieba_gives_jiebas_tokens_and_spans_on_every_corpus_and_evaluation_text(reference: Any, fast: Any) -> None:
     count = 0
     for raw in CORPUS:
@@ -76,6 +77,7 @@ def test_rjieba_gives_jiebas_tokens_and_spans_on_every_corpus_and_evaluation_tex
     assert count > 50_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["reference", "fast"])
 def test_tokenize_equals_the_plain_reference_pipeline(name: str, reference: Any, use: Any, request: Any) -> None:
     use(request.getfixturevalue(name))
@@ -83,6 +85,7 @@ def test_tokenize_equals_the_plain_reference_pipeline(name: str, reference: Any,
         assert text.tokenize(raw) == _reference_terms(reference, raw), raw[:40]
 
 
+@pytest.mark.slow
 def test_predictions_are_identical_whichever_segmenter_ran(reference: Any, fast: Any, use: Any) -> None:
     import pipeline
 
@@ -210,6 +213,7 @@ _TRICKY = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_TRICKY) | st.text(max_size=6), max_size=12).map("".join))
 def test_fast_normalise_equals_normalise_on_generated_text(raw: str) -> None:

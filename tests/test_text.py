@@ -89,6 +89,7 @@ def test_tokenize_pickles_by_reference() -> None:
     assert pipeline.text.tokenize is tokenize
 
 
+@pytest.mark.slow
 def test_jieba_cache_goes_under_xdg_cache_home(tmp_path: Path) -> None:
     cache_home = tmp_path / "xdg"
     # jieba keeps a dictionary cache; rjieba (the default when installed) needs none.

@@ -144,6 +144,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_real_server_on_loopback_answers_and_stops(server: Any) -> None:
     base, proc = server
     request = urllib.request.Request(
@@ -154,6 +155,8 @@ def test_a_real_server_on_loopback_answers_and_stops(server: Any) -> None:
     assert proc.poll() is None
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_chromium_loads_a_shared_link(server: Any, tmp_path: Path, shipped: Any) -> None:
     from test_browser import CHROMIUM, _chromium
 

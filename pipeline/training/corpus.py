@@ -43,7 +43,7 @@ _CRUFT = (
     (re.compile(r"^推销与营销的关系$"), "page title"),
 )
 
-# First-pass cues, straight from ORIENTATION.md's table; a reviewed decision overrides them.
+# First-pass cues, straight from the cue table of docs/orientation.md; a reviewed decision overrides them.
 MARKETING_CUES = (
     "需求",
     "调研",

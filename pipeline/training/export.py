@@ -69,11 +69,7 @@ def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearMode
 
         data = skops.io.dumps(pipe)
     else:
-        import joblib
-
-        buf = io.BytesIO()
-        joblib.dump(pipe, buf, compress=3)
-        data = buf.getvalue()
+        data = joblib_bytes(pipe)
     atomic_write(model_file, data)
     atomic_write(linear_path, LinearModel.from_pipeline(pipe, gate=gate).to_json().encode("utf-8"))
     metadata = dict(metadata)
@@ -87,3 +83,25 @@ def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearMode
         metadata.setdefault("versions", {})["skops"] = skops.__version__
     atomic_write(meta_path, (json.dumps(metadata, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return metadata
+
+
+def joblib_bytes(obj: Any) -> bytes:
+    """What joblib.dump(obj, compress=3) writes, the same bytes in every process.
+
+    A pickle refers back to an equal string it has already written only when it is the same object, and
+    whether two equal strings are one object depends on what the process did before (loading another model
+    changes it): joblib.dump gave different bytes for the same model after that. Without the memo, every
+    object is written out in full, so the bytes depend on the values alone; joblib.load reads them as usual.
+    """
+    from joblib.compressor import BinaryZlibFile
+    from joblib.numpy_pickle import NumpyPickler
+
+    class Unshared(NumpyPickler):
+        def __init__(self, fp: Any) -> None:
+            super().__init__(fp)
+            self.fast = True  # no memo: the model has no cycles, and repeated objects are small
+
+    buf = io.BytesIO()
+    with BinaryZlibFile(buf, "wb", compresslevel=3) as f:
+        Unshared(f).dump(obj)
+    return buf.getvalue()

@@ -1,6 +1,6 @@
 """Figures on labelled real documents: orientation of the text, by job title, abstention, calibration, per site.
 
-A real document is labelled as LABELLING.md says: `sales`, `marketing`, `mixed` or `neutral`, with a
+A real document is labelled as docs/labelling.md says: `sales`, `marketing`, `mixed` or `neutral`, with a
 confidence. The headline figures count only high- and medium-confidence `sales`/`marketing` documents;
 `mixed` and `neutral` ones are reported apart, by the verdicts they get. When a file has a title-based
 role field (as ../shared/realdev/ has), macro-F1 against that role is reported beside: it shows how

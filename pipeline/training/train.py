@@ -43,7 +43,7 @@ GRID: dict[str, list[Any]] = {
     "sublinear_tf": [True],
     "class_weight": ["balanced"],
 }
-# Department names say who wrote a text, not how it thinks (ORIENTATION.md). Masking them was the old
+# Department names say who wrote a text, not how it thinks (docs/orientation.md). Masking them was the old
 # design; on real postings it costs 0.03-0.05 macro-F1 (销售目标, 销售业绩 lose their meaning), so it is
 # off, kept as a lever of the study; the realdev figures on postings whose title and text disagree
 # show what the model learned instead.
@@ -121,7 +121,7 @@ def labelled_set(path: Path, group: str, text_field: str = "text", label_field: 
 
 
 def lexicon_set() -> TrainingSet:
-    """The articles' own concept lists (ORIENTATION.md's table, in pipeline/training/corpus.py), one term per document."""
+    """The articles' concept lists (docs/orientation.md's cue table, in pipeline/training/corpus.py), one term a document."""
     from pipeline.training.corpus import MARKETING_CUES, SALES_CUES
 
     cues = [(c, "marketing") for c in MARKETING_CUES] + [(c, "sales") for c in SALES_CUES]
