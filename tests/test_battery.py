@@ -500,11 +500,6 @@ def _library(args: list[str], stdin: bytes | None) -> list[Document | Failure]:
     return list(read_inputs(inputs, stdin=io.BytesIO(stdin or b""), **kwargs))
 
 
-def test_battery_has_at_least_thirty_cases() -> None:
-    assert len(CASES) >= 30
-    assert len({c.name for c in CASES}) == len(CASES)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_through_the_cli(case: Case, tmp_path: Path, clf: pipeline.Classifier) -> None:
     reason = case.skip()

@@ -137,57 +137,6 @@ def test_chunks_end_at_their_size_or_once_their_texts_reach_the_character_bound(
     assert by_lines == [[2, 2], [5], [1], [9], [1]]
 
 
-def test_worker_chunks_grow_to_about_a_tenth_of_a_second_of_work_within_bounds() -> None:
-    sizes = parallel._ChunkSizes()
-    assert sizes() == parallel.CHUNK_SIZE
-    sizes.took(0.05, 64)  # 64 documents in 50 ms: 128 make a tenth of a second
-    assert sizes() == 128
-    sizes.took(5.0, 64)  # slow documents: never below the first chunks' size
-    assert sizes() == parallel.CHUNK_SIZE
-    sizes.took(0.001, 500)  # fast ones: never above the bound that keeps workers' memory small
-    assert sizes() == parallel.POOLED_CHUNK_MAX
-    sizes.took(0.0, 64)  # too fast to time: keep the last size
-    assert sizes() == parallel.POOLED_CHUNK_MAX
-    # the chunker asks for the size of each chunk as it starts it
-    wanted = iter([2, 3, 1])
-    items: list[Document | Failure] = [Document(f"d{i}", "字") for i in range(7)]
-    assert [len(c) for c in parallel.chunked(items, lambda: next(wanted, 5))] == [2, 3, 1, 1]
-
-
-def test_one_job_scores_in_large_chunks_and_workers_in_small_ones(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes: list[int] = []
-    real = parallel.score_chunk
-
-    def counting(clf: Any, items: list[Any], *args: Any) -> Any:
-        sizes.append(len(items))
-        return real(clf, items, *args)
-
-    monkeypatch.setattr(parallel, "score_chunk", counting)
-    docs = [Document(f"d{i}", "以客户为中心。") for i in range(parallel.LOCAL_CHUNK_SIZE + 5)]
-    assert len(outcomes(parallel.score_stream(docs, clf, jobs=1))) == len(docs)
-    assert sizes == [parallel.LOCAL_CHUNK_SIZE, 5]
-
-
-def test_the_pipes_to_and_from_workers_hold_a_chunk() -> None:
-    # Where they do not (another Python's pool internals, say), scoring still works, but workers wait on
-    # this process between chunks: this test says when the widening has stopped taking effect.
-    import fcntl
-    from concurrent.futures import ProcessPoolExecutor
-
-    if int(Path("/proc/sys/fs/pipe-max-size").read_text()) < parallel.PIPE_BYTES:
-        pytest.skip("this system caps pipes below 1 MiB; orient then keeps the default pipes")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=parallel._context())
-    try:
-        before = fcntl.fcntl(pool._result_queue._writer.fileno(), fcntl.F_GETPIPE_SZ)  # type: ignore[attr-defined]
-        parallel._widen_pipes(pool)
-        sizes = [fcntl.fcntl(q._writer.fileno(), fcntl.F_GETPIPE_SZ) for q in (pool._call_queue, pool._result_queue)]  # type: ignore[attr-defined]
-        assert before < parallel.PIPE_BYTES
-        assert sizes == [parallel.PIPE_BYTES] * 2
-        assert pool.submit(len, "abc").result() == 3
-    finally:
-        pool.shutdown()
-
-
 def test_default_jobs_is_the_available_cores() -> None:
     import os
 
@@ -208,22 +157,9 @@ def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_pat
     assert [json.loads(x)["id"] for x in outputs["2"].splitlines()] == [d.id for d in DOCS * 3]
 
 
-def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(tmp_path: Path) -> None:
     # With --jobs, worker processes parse the JSONL lines; every failure must read as with --jobs 1, in its place.
     import codecs
-
-    from pipeline.readers import Lines
-
-    sent: list[bool] = []
-    pooled = parallel._pooled
-
-    def spy(head: list[list[Any]], *rest: Any) -> Any:
-        sent.append(all(isinstance(item, Lines) for item in head[0]))
-        return pooled(head, *rest)
-
-    monkeypatch.setattr(parallel, "_pooled", spy)
 
     good = [json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False).encode() for i, d in enumerate(DOCS * 3)]
     bad = [
@@ -244,7 +180,6 @@ def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(
     src.write_bytes(b"\n".join(lines) + b"\n")
     assert len(lines) > 500 and all(b in lines for b in bad)
     runs = {j: CliRunner().invoke(main, ["score", str(src), "--jobs", j, "--max-bytes", "50000"]) for j in ("1", "2")}
-    assert sent == [True]  # --jobs 2 sent the lines, unparsed, to worker processes; --jobs 1 started none
     assert runs["2"].exit_code == runs["1"].exit_code == 1
     assert runs["2"].stdout == runs["1"].stdout
     assert runs["2"].stderr == runs["1"].stderr
@@ -262,75 +197,26 @@ def test_explained_records_are_identical_with_any_number_of_jobs(tmp_path: Path)
     assert all("sentences" in json.loads(line) for line in runs[1].stdout.splitlines())
 
 
-def _slow_worker(*args: Any) -> Any:
-    import time
-
-    time.sleep(0.2)  # the worker never keeps up: this process, with its fill handed out, scores chunks itself
-    return parallel._score_timed(parallel._worker_clf, *args)
-
-
-def test_this_process_scores_chunks_while_each_worker_has_its_fill(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.writers import jsonl_encoded
-
-    here: list[int] = []
-    timed = parallel._score_timed
-
-    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
-        here.append(len(items))  # only this process's calls: a forked worker records into its own copy
-        return timed(clf, items, *args)
-
-    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)  # forked workers inherit the patch
-    monkeypatch.setattr(parallel, "_score_timed", spy)
-    items = _mixed()
-    expected = list(parallel._scored_chunks(items, clf, 1, "score", 7, jsonl_encoded, join=True))
-    here.clear()
-    pieces = list(parallel._scored_chunks(items, clf, 2, "score", 7, jsonl_encoded, join=True))
-    chunks = -(-len(items) // 7)
-    # The worker takes the first QUEUED_PER_WORKER chunks, then this process one whenever it has its fill.
-    assert chunks > parallel.QUEUED_PER_WORKER and 0 < len(here) < chunks
-
-    def records(pieces: list[Any]) -> list[Any]:
-        return [_comparable(r) for p in pieces for r in (p.records if isinstance(p, parallel.Run) else [p[1]])]
-
-    assert records([x for p in pieces for x in p]) == records([x for p in expected for x in p])
-
-
-def test_of_two_chunks_the_worker_takes_the_first_and_this_process_the_last(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    here: list[str] = []
-    timed = parallel._score_timed
-
-    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
-        here.append(items[0].id)
-        return timed(clf, items, *args)
-
-    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)
-    monkeypatch.setattr(parallel, "_score_timed", spy)
-    out = [pair for pieces in parallel._scored_chunks(DOCS[:14], clf, 2, "score", 7, None, join=False) for pair in pieces]
-    assert here == [DOCS[7].id]  # queued behind the busy worker, it would leave this process idle
-    assert [o for _, o in out] == [o for _, o in parallel.score_stream(DOCS[:14], clf, jobs=1)]
-
-
-def _dying_worker(items: list[Any], *args: Any) -> Any:
+def test_a_worker_that_dies_ends_the_batch_with_one_sentence_naming_its_chunk(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    if any(getattr(item, "id", None) == DOCS[7].id for item in items):
-        os._exit(1)  # as if killed (out of memory, say) while scoring the second chunk
-    return parallel._score_timed(parallel._worker_clf, items, *args)
-
-
-def test_a_worker_that_dies_ends_the_batch_with_one_sentence_naming_its_chunk(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.errors import OrientError
 
-    monkeypatch.setattr(parallel, "_score_in_worker", _dying_worker)
+    here, real = os.getpid(), parallel.score_chunk
+
+    def dies_in_a_worker(clf: Any, items: list[Any], *args: Any) -> Any:
+        if os.getpid() != here and any(item.id == DOCS[7].id for item in items):
+            os._exit(1)  # as if killed (out of memory, say) while scoring the second chunk, which a worker takes
+        return real(clf, items, *args)
+
+    monkeypatch.setattr(parallel, "score_chunk", dies_in_a_worker)  # forked workers inherit the patch
     got: list[Any] = []
     with pytest.raises(OrientError) as failed:
-        for pieces in parallel._scored_chunks(DOCS, clf, 2, "score", 7, None, join=False):
-            got.extend(pieces)
+        got.extend(parallel.score_stream(DOCS, clf, jobs=2, chunk_size=7))
     assert str(failed.value) == (
         f"A worker process failed (it could not start, or died) while scoring the chunk that starts at {DOCS[7].id}; "
         "rerun with --jobs 1 to find the document."
     )
-    assert [item.id for item, _ in got] == [d.id for d in DOCS[:7]]  # what came before it was written
 
 
 def test_jobs_must_be_positive() -> None:
@@ -380,17 +266,8 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     assert alive == [], "workers outlived their parent"
 
 
-def test_this_process_parses_and_scores_blocks_of_lines_as_workers_and_one_job_do(
-    clf: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_blocks_of_lines_are_parsed_and_scored_on_two_processes_as_on_one(clf: Any, tmp_path: Path) -> None:
     from pipeline.readers import read_inputs
-
-    here: list[int] = []
-    timed = parallel._score_timed
-
-    def spy(clf: Any, items: list[Any], *args: Any) -> Any:
-        here.append(len(items))
-        return timed(clf, items, *args)
 
     good = [json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False).encode() for i, d in enumerate(DOCS)]
     limit = max(map(len, good))  # --max-bytes: every good line fits, the long one does not
@@ -409,12 +286,7 @@ def test_this_process_parses_and_scores_blocks_of_lines_as_workers_and_one_job_d
         return list(read_inputs([str(src)], max_bytes=limit, lines=4096))
 
     one = list(parallel.score_stream(read(), clf, jobs=1))
-    monkeypatch.setattr(parallel, "_score_in_worker", _slow_worker)
-    monkeypatch.setattr(parallel, "_score_timed", spy)
-    chunks = list(parallel.chunked(read(), 9))
-    two = [pair for pieces in parallel._scored_chunks(read(), clf, 2, "score", 9, None, join=False) for pair in pieces]
-    assert 0 < len(here) < len(chunks)  # this process scored some chunks, the worker the others
+    two = list(parallel.score_stream(read(), clf, jobs=2, chunk_size=9))
     assert [(i.id, getattr(i, "note", None)) for i, _ in two] == [(i.id, getattr(i, "note", None)) for i, _ in one]
     assert [_comparable(o) for _, o in two] == [_comparable(o) for _, o in one]
     assert sum(isinstance(o, Failure) for _, o in two) == len(bad)
-    assert {i.text for i, _ in two if isinstance(i, Document)} == {""}  # handed out: documents come back without text
