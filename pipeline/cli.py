@@ -8,15 +8,16 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 import click
 
 from pipeline import __version__, config
 from pipeline.errors import OrientError
-from pipeline.parallel import Run, block_bytes, default_jobs, score_runs
-from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, Lines, parsed, read_inputs
-from pipeline.writers import FORMATS, SUFFIX_FORMATS, TabularWriter, bytes_under, make_writer, writable
+from pipeline.parallel import default_jobs
+from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure
+from pipeline.runner import Batch, Reading, documents
+from pipeline.writers import FORMATS, SUFFIX_FORMATS, make_writer, writable
 
 _MODEL_HELP = "Model file (.joblib or .skops; its .json metadata and .linear.json export beside it). Default: the shipped model."
 
@@ -217,20 +218,6 @@ def input_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _inputs(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure | Lines]:
-    """The --text texts, then what read_inputs reads (with `lines`, a .jsonl file's records in blocks of Lines)."""
-    for i, text in enumerate(texts, start=1):
-        doc_id = "text" if len(texts) == 1 else f"text-{i}"
-        yield Document(doc_id, text) if text.strip() else Failure(doc_id, "is empty")
-    if inputs:
-        yield from read_inputs(inputs, stdin=sys.stdin.buffer, **kwargs)
-
-
-def _documents(texts: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Iterator[Document | Failure]:
-    """The --text texts and the inputs, each read into a Document or a Failure."""
-    return cast(Iterator[Document | Failure], _inputs(texts, inputs, **kwargs))  # without `lines`, no Lines
-
-
 @main.command()
 @click.argument("inputs", nargs=-1)
 @input_options
@@ -318,51 +305,20 @@ def score(
     clf = _load(model_path, trust=trust_model)
     stream, atomic = _open_output(output, inputs, fmt, resume)
     # A CSV file is for a spreadsheet, and Excel on Windows reads Chinese right only after a byte-order mark.
-    writer = make_writer(fmt, stream, bytes_under(stream), bom=output is not None if bom is None else bom)
-    failures = 0
+    writer = make_writer(fmt, stream, bom=output is not None if bom is None else bom)
     # The total is known when the documents are --text strings alone.
     progress = _Progress(output is None and sys.stdout.isatty(), len(texts) if texts and not inputs else None)
-    reading = {"text_field": text_field, "id_field": id_field, "encoding": encoding, "fmt": input_format, "max_bytes": max_bytes}
-    reading.update(delimiter=delimiter, sheet=sheet)
-    docs: Iterator[Document | Failure | Lines]
-    jobs = jobs or default_jobs()
-    if resume:
-        from pipeline.resume import skip_done
-
-        docs = skip_done(_documents(texts, inputs, **reading), atomic.done)
-    elif scheduler is None:
-        # JSONL records are parsed where they are scored (with --jobs, mostly by worker processes): reading
-        # here then keeps up with every core.
-        docs = _inputs(texts, inputs, lines=block_bytes(jobs), **reading)
-    else:
-        docs = _documents(texts, inputs, **reading)
+    reading = Reading(text_field, id_field, encoding, input_format, max_bytes, delimiter, sheet)
+    batch = Batch(texts, inputs, reading, jobs or default_jobs(), scheduler, explain, atomic.done if resume else None)
     held = _HeldInterrupts()
     restore = held.install()
     try:
-        for piece in _scored(docs, clf, "explain" if explain else "score", writer.encode, jobs, scheduler):
-            if isinstance(piece, Run):
-                with held:
-                    writer.write_all(piece.records)
-                    progress.tick(len(piece.records))
-                continue
-            doc, out = piece
-            if isinstance(doc, Failure):
-                failures += 1
-                click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
-                if doc.columns and isinstance(writer, TabularWriter):
-                    with held:
-                        writer.write_failure(doc.id, f"not scored: {doc.message}", doc.columns)
-                continue
-            if doc.note:
-                click.echo(f"orient: {_shown(doc.id)} {doc.note}; scored the rest.", err=True)
-            if isinstance(out, Failure):  # the document could not be scored; the batch goes on
-                failures += 1
-                click.echo(f"orient: {_shown(out.id)} {out.message}; skipped.", err=True)
-                continue
-            with held:
-                writer.write_encoded(out, doc.columns)
-                progress.tick()
+        failures = batch.run(clf, writer, _say, progress.tick, lambda: held)
         writer.close()
+    except OrientError as exc:
+        if atomic is not None:
+            atomic.discard()
+        raise _fail(exc) from None
     except BrokenPipeError:
         # `orient score … | head -1`: the reader has gone. Point stdout at /dev/null so Python's own
         # flush at exit has nowhere to fail, and stop quietly with success, as `cat` would.
@@ -392,23 +348,8 @@ def score(
         sys.exit(1)
 
 
-def _scored(
-    documents: Iterator[Document | Failure | Lines], clf: Any, method: str, encode: Any, jobs: int, scheduler: str | None
-) -> Iterator[tuple[Document | Failure, Any] | Run]:
-    """Each document with its encoded record (or Failure), in input order, on a Dask cluster, on worker processes, or here.
-
-    Locally, documents in a row that scored with nothing to report into bytes (JSON lines) come as one Run.
-    """
-    try:
-        if scheduler:
-            from pipeline.distributed import score_stream_on
-
-            # score() makes Lines only for local scoring; parsing any here keeps this path whole for other callers.
-            yield from score_stream_on(scheduler, parsed(documents), clf, method=method, encode=encode)
-            return
-        yield from score_runs(documents, clf, jobs, method=method, encode=encode)
-    except OrientError as exc:
-        raise _fail(exc) from None
+def _say(doc_id: str, message: str) -> None:
+    click.echo(f"orient: {_shown(doc_id)} {message}", err=True)
 
 
 @main.command()
@@ -645,9 +586,9 @@ def info(fmt: str, model_path: Path | None) -> None:
 # --- evidence: `orient explain` and `orient report` (rendering lives in pipeline/explain.py and pipeline/report.py)
 
 
-def _readable(texts: tuple[str, ...], inputs: tuple[str, ...], failures: list[Failure], **kwargs: Any) -> Iterator[Document]:
+def _readable(texts: tuple[str, ...], inputs: tuple[str, ...], failures: list[Failure], reading: Reading) -> Iterator[Document]:
     """The documents that could be read; each one that could not is named on stderr and kept in failures."""
-    for doc in _documents(texts, inputs, **kwargs):
+    for doc in documents(texts, inputs, reading):
         if isinstance(doc, Failure):
             failures.append(doc)
             click.echo(f"orient: {_shown(doc.id)} {doc.message}; skipped.", err=True)
@@ -720,20 +661,8 @@ def explain(
     clf = _load(model_path)
     use_color = _use_color(color)
     failures: list[Failure] = []
-    for n, doc in enumerate(
-        _readable(
-            texts,
-            inputs,
-            failures,
-            text_field=text_field,
-            id_field=id_field,
-            encoding=encoding,
-            fmt=input_format,
-            max_bytes=max_bytes,
-            delimiter=delimiter,
-            sheet=sheet,
-        )
-    ):
+    reading = Reading(text_field, id_field, encoding, input_format, max_bytes, delimiter, sheet)
+    for n, doc in enumerate(_readable(texts, inputs, failures, reading)):
         if n:
             click.echo("\n" + "─" * 72 + "\n")
         page = render_terminal(explain_document(clf, doc.id, doc.text, top=top, hints=hints), use_color)
@@ -783,21 +712,11 @@ def report(
     clf = _load(model_path)
     stream, atomic = _open_output(output, inputs)
     failures: list[Failure] = []
+    reading = Reading(text_field, id_field, encoding, input_format, max_bytes, delimiter, sheet)
     progress = _Progress()
     try:
         docs = []
-        for doc in _readable(
-            texts,
-            inputs,
-            failures,
-            text_field=text_field,
-            id_field=id_field,
-            encoding=encoding,
-            fmt=input_format,
-            max_bytes=max_bytes,
-            delimiter=delimiter,
-            sheet=sheet,
-        ):
+        for doc in _readable(texts, inputs, failures, reading):
             docs.append(explain_document(clf, doc.id, doc.text))
             progress.tick()
         if not docs:

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 from pipeline.labels import canonical_label
 
@@ -604,16 +604,45 @@ def read_inputs(
     fmt: str = "auto",
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin: BinaryIO | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> Iterator[Document | Failure]:
+    """Yield every document named by the inputs, in order; problems become Failures, never exceptions."""
+    read = _read(
+        inputs,
+        text_field=text_field,
+        id_field=id_field,
+        encoding=encoding,
+        fmt=fmt,
+        max_bytes=max_bytes,
+        stdin=stdin,
+        delimiter=delimiter,
+        sheet=sheet,
+    )
+    return cast(Iterator[Document | Failure], read)  # without `lines`, no Lines
+
+
+def read_blocks(inputs: Sequence[str], block_bytes: int, **options: Any) -> Iterator[Document | Failure | Lines]:
+    """read_inputs, with a .jsonl file's records in blocks of Lines of about `block_bytes`, parsed where they are scored.
+
+    For the batch scorer (pipeline.runner): Lines.parse, or readers.parsed, makes Documents and Failures of them.
+    """
+    return _read(inputs, lines=block_bytes, **options)
+
+
+def _read(
+    inputs: Sequence[str],
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    encoding: str | None = None,
+    fmt: str = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin: BinaryIO | None = None,
     lines: int = 0,
     delimiter: str | None = None,
     sheet: str | None = None,
 ) -> Iterator[Document | Failure | Lines]:
-    """Yield every document named by the inputs, in order; problems become Failures, never exceptions.
-
-    With `lines` (a size in bytes, or True for 1 MiB), a .jsonl file's records come in blocks of Lines of about
-    that size, to be parsed where they are scored (Lines.parse; parallel.block_bytes gives the size that suits
-    a batch).
-    """
     for name in inputs:
         if name == "-":
             if stdin is None:
@@ -643,8 +672,7 @@ def read_inputs(
         if kind == "jsonl":
             try:
                 with path.open("rb") as fh:
-                    size = _CHUNK if lines is True else lines  # lines=True: blocks of the usual size
-                    yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, size)
+                    yield from _jsonl_items(fh, name, max_bytes, text_field, id_field, lines)
             except OSError as exc:
                 yield Failure(name, f"cannot be read ({_os_reason(exc)})")
         elif kind in ("csv", "tsv"):

@@ -316,10 +316,10 @@ class TableWriter(Writer):
         self.out.write(f"{_pad(doc_id, 36)}  {_pad(record['verdict'], 27)}  {record['marketing_probability']:.2f}    {terms}\n")
 
 
-def make_writer(fmt: str, out: TextIO, raw: BinaryIO | None = None, bom: bool = False) -> Writer:
-    """Return the writer for a format name (JSON lines go to `raw`, the bytes beneath `out`, if given: see bytes_under)."""
+def make_writer(fmt: str, out: TextIO, bom: bool = False) -> Writer:
+    """Return the writer for a format name (JSON lines go to the bytes beneath `out` where they can: see bytes_under)."""
     if fmt == "jsonl":
-        return JsonlWriter(out, raw)
+        return JsonlWriter(out, bytes_under(out))
     if fmt in ("csv", "tsv"):
         return CsvWriter(out, "\t" if fmt == "tsv" else ",", bom)
     if fmt == "xlsx":

@@ -162,12 +162,12 @@ def _every_kind_of_jsonl_line() -> bytes:
 
 
 def test_jsonl_lines_parsed_later_are_the_documents_read_inputs_gives(tmp_path: Path) -> None:
-    from pipeline.readers import Lines, parsed
+    from pipeline.readers import Lines, parsed, read_blocks
 
     p = tmp_path / "mixed.jsonl"
     p.write_bytes(_every_kind_of_jsonl_line())
     expected = _read([str(p)], max_bytes=250_000)
-    read = list(read_inputs([str(p)], max_bytes=250_000, lines=1 << 16))
+    read = list(read_blocks([str(p)], 1 << 16, max_bytes=250_000))
     # Blocks of whole lines; the line too large for a block (and for max_bytes) fails as it is read.
     assert [type(item) for item in read] == [Lines, Lines, Failure, Lines]
     assert [(item.first, item.n_lines) for item in read if isinstance(item, Lines)] == [(1, 10), (11, 1), (13, 1)]

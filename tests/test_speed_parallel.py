@@ -267,7 +267,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
 
 
 def test_blocks_of_lines_are_parsed_and_scored_on_two_processes_as_on_one(clf: Any, tmp_path: Path) -> None:
-    from pipeline.readers import read_inputs
+    from pipeline.readers import read_blocks
 
     good = [json.dumps({"id": f"d{i}", "text": d.text}, ensure_ascii=False).encode() for i, d in enumerate(DOCS)]
     limit = max(map(len, good))  # --max-bytes: every good line fits, the long one does not
@@ -283,7 +283,7 @@ def test_blocks_of_lines_are_parsed_and_scored_on_two_processes_as_on_one(clf: A
     src.write_bytes(b"\n".join(lines) + b"\n")
 
     def read() -> list[Any]:
-        return list(read_inputs([str(src)], max_bytes=limit, lines=4096))
+        return list(read_blocks([str(src)], 4096, max_bytes=limit))
 
     one = list(parallel.score_stream(read(), clf, jobs=1))
     two = list(parallel.score_stream(read(), clf, jobs=2, chunk_size=9))
