@@ -49,8 +49,12 @@ $(PASSAGES): $(RAW) corpus/decisions.tsv $(CORPUS_CODE) | $(STAMP)
 
 corpus: $(PASSAGES)  ## Rebuild corpus/passages.jsonl from the raw page and decisions.tsv
 
+# The same arithmetic on any x86-64 machine: one OpenBLAS kernel, one thread, glibc's maths without FMA
+# (reports/reproducibility.md). With the stored numbers rounded, `make corpus train` then rebuilds models/ byte for byte.
+SAME_ARITHMETIC := OPENBLAS_CORETYPE=Nehalem OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4
+
 $(MODEL): $(MODEL_INPUTS) pipeline/training/model_inputs.txt | $(STAMP)
-	$(BIN)/orient train --model $(MODEL) --force
+	$(SAME_ARITHMETIC) $(BIN)/orient train --model $(MODEL) --force
 
 train: $(MODEL)  ## Retrain models/orientation.joblib (only when the corpus or the model code changed)
 

@@ -277,3 +277,15 @@ def test_model_stop_words_are_single_tokens(tiny_model: Path, shipped: Any) -> N
     for clf in (pipeline.load(tiny_model), shipped):
         split = {w: tokenize(w) for w in clf.linear.stop_words if tokenize(w) != [w]}
         assert split == {}, f"{clf.path.name}: stop words that are not single tokens: {split}"
+
+
+@pytest.mark.slow
+def test_make_train_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+    # As `make train` runs it (the Makefile's SAME_ARITHMETIC), into a folder of its own.
+    line = next(x for x in (config.ROOT / "Makefile").read_text(encoding="utf-8").splitlines() if x.startswith("SAME_ARITHMETIC"))
+    env = dict(pair.split("=", 1) for pair in line.split(":=", 1)[1].split())
+    target = tmp_path / "orientation.joblib"
+    command = [sys.executable, "-m", "pipeline", "train", "--model", str(target), "--force"]
+    done = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert _model_bytes(target) == _model_bytes(config.default_model_path())

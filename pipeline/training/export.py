@@ -51,6 +51,28 @@ def build_pipeline(params: dict[str, Any]) -> Any:
     )
 
 
+# Fitted numbers are stored to this many significant digits. Training arithmetic is pinned (the Makefile's
+# SAME_ARITHMETIC), and what is left of machine-to-machine noise (about 1e-13) then falls away; the scores move
+# by a few 1e-9 (reports/reproducibility.md).
+SIGNIFICANT_DIGITS = 8
+
+
+def rounded(pipe: Any) -> Any:
+    """The fitted pipeline with its weights, intercept and IDF rounded to SIGNIFICANT_DIGITS (in place)."""
+    import numpy as np
+
+    def rounded_array(a: Any) -> Any:
+        # Decimal rounding by Python's formatter: correctly rounded, the same on every machine (no libm).
+        digits = SIGNIFICANT_DIGITS - 1
+        return np.array([float(f"{x:.{digits}e}") for x in np.ravel(a)], dtype=np.float64).reshape(np.shape(a))
+
+    vec, clf = pipe.named_steps["tfidf"], pipe.named_steps["clf"]
+    clf.coef_ = rounded_array(clf.coef_)
+    clf.intercept_ = rounded_array(clf.intercept_)
+    vec.idf_ = rounded_array(vec.idf_)
+    return pipe
+
+
 def save(pipe: Any, metadata: dict[str, Any], model_path: Path, gate: LinearModel | None = None) -> dict[str, Any]:
     """Write the pipeline (.joblib, or .skops by the path's suffix), its linear export and the metadata.
 

@@ -334,9 +334,9 @@ def train(
     fields = (text_field, label_field)
     training = training_set(passages_path, data, supplement, lexicon, documents, fields)
     params, selected_score = select(training, grid(mask_department))
-    pipe = fit(params, training)
+    pipe = export.rounded(fit(params, training))
     neutral = neutral_texts(passages_path, data, supplement, documents, fields)
-    gate = LinearModel.from_pipeline(fit_gate(training.texts, neutral), "oriented")
+    gate = LinearModel.from_pipeline(export.rounded(fit_gate(training.texts, neutral)), "oriented")
     linear = LinearModel.from_pipeline(pipe, gate=gate)
     verdict, evaluation = verdict_settings(linear)
     metadata = {
