@@ -32,7 +32,7 @@ import numpy as np
 from pipeline.model import LinearModel, sigmoid, sublinear_tf
 from pipeline.result import Pulls, Result, Scorer, score_record, term_record
 from pipeline.text import term
-from pipeline.writers import json_round4, json_text
+from pipeline.writers import evidence_head, evidence_item, json_round4, score_line
 
 DROPPED, UNKNOWN = 0, 1  # term numbers of a token that is no term, and of a term that no model has
 _MEMO_LIMIT = 1 << 18  # tokens memoised; a stream of ever-new tokens (ids, numbers) must not grow it without end
@@ -323,7 +323,7 @@ class _Heads(dict[int, str]):
         self.terms = terms
 
     def __missing__(self, feature: int) -> str:
-        head = self[feature] = f'{{"term": {json_text(self.terms[feature])}, "count": '
+        head = self[feature] = evidence_head(self.terms[feature])
         return head
 
 
@@ -393,31 +393,25 @@ class _Chunk:
             map(
                 ", ".join,
                 side.per_document(
-                    [
-                        f'{heads[f]}{c}, "contribution": {s}}}'
-                        for f, c, s in zip(side.features, side.counts, round4_texts(side.shares), strict=True)
-                    ]
+                    list(map(evidence_item, map(heads.__getitem__, side.features), side.counts, round4_texts(side.shares)))
                 ),
             )
             for side in self.sides
         )
-        return [
-            f'{{"id": {json_text(i)}, "label": {"null" if reason else json_text(label)}, "marketing_probability": {p}, '
-            f'"verdict": {json_text(verdict)}, "reason": {json_text(reason) if reason else "null"}, "signal_terms": {signal}, '
-            f'"orientation_signal": {gate}, "evidence": {{"sales": [{s}], "marketing": [{m}]}}}}\n'
-            for i, label, p, verdict, reason, signal, gate, s, m in zip(
+        return list(
+            map(
+                score_line,
                 ids,
                 self.labels,
-                round4_texts(self.probabilities),
                 self.verdicts,
                 self.reasons,
+                round4_texts(self.probabilities),
                 self.signals,
                 round4_texts(self.gates),
                 sales,
                 marketing,
-                strict=True,
             )
-        ]
+        )
 
 
 class _Round4(dict[int, str]):

@@ -77,8 +77,58 @@ json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def jsonl_line(record: dict[str, Any]) -> str:
-    """One record as a line of JSON, Chinese kept as Chinese."""
+    """One record as a line of JSON, Chinese kept as Chinese; a scored document's by score_line, whichever path scored it."""
+    if tuple(record) == SCORE_FIELDS:
+        evidence = record["evidence"]
+        items = [e for side in evidence.values() for e in side]
+        if tuple(evidence) == ("sales", "marketing") and all(tuple(e) == EVIDENCE_FIELDS for e in items):
+            sales, marketing = (
+                ", ".join([evidence_item(evidence_head(e["term"]), e["count"], json_round4(e["contribution"])) for e in side])
+                for side in (evidence["sales"], evidence["marketing"])
+            )
+            p, gate = json_round4(record["marketing_probability"]), json_round4(record["orientation_signal"])
+            label, verdict, reason, signal = record["label"], record["verdict"], record["reason"], record["signal_terms"]
+            return score_line(record["id"], label, verdict, reason, p, signal, gate, sales, marketing)
     return json_text(record) + "\n"
+
+
+# A scored document's record, and each of its evidence terms, as Result.to_dict makes them (with an id first).
+SCORE_FIELDS = ("id", "label", "marketing_probability", "verdict", "reason", "signal_terms", "orientation_signal", "evidence")
+EVIDENCE_FIELDS = ("term", "count", "contribution")
+
+
+def score_line(
+    doc_id: str,
+    label: str | None,
+    verdict: str,
+    reason: str | None,
+    probability: str,
+    signal_terms: int,
+    gate: str,
+    sales: str,
+    marketing: str,
+) -> str:
+    """The line of JSON of a scored document: the one serializer of scores, for a single text and a chunk alike.
+
+    Numbers come as their JSON text (json_round4: the rounding of records), the evidence as its items joined
+    (evidence_item). The label is null when a `reason` says why there is none.
+    """
+    shown = "null" if reason or label is None else json_text(label)
+    return (
+        f'{{"id": {json_text(doc_id)}, "label": {shown}, "marketing_probability": {probability}, '
+        f'"verdict": {json_text(verdict)}, "reason": {json_text(reason) if reason else "null"}, "signal_terms": {signal_terms}, '
+        f'"orientation_signal": {gate}, "evidence": {{"sales": [{sales}], "marketing": [{marketing}]}}}}\n'
+    )
+
+
+def evidence_head(term: str) -> str:
+    """The JSON that opens an evidence term's object, up to its count (a chunk's scorer keeps them by term)."""
+    return f'{{"term": {json_text(term)}, "count": '
+
+
+def evidence_item(head: str, count: int, contribution: str) -> str:
+    """One evidence term's JSON object, from its head (evidence_head), its count and its contribution's JSON text."""
+    return f'{head}{count}, "contribution": {contribution}}}'
 
 
 def json_round4(x: float) -> str:
