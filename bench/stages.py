@@ -30,7 +30,7 @@ CHUNK = parallel.LOCAL_CHUNK_SIZE
 path = sys.argv[1]
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 24
 clf = pipeline.load()
-segmenter = text._segmenter()
+segmenter = text.segmenter()
 # Bare jieba's lcut on the dictionary orient's jieba segmenter already holds (a jieba.Tokenizer): a second
 # copy in the process would make the two evict each other from the caches at every switch.
 if hasattr(segmenter, "tokenizer"):
@@ -65,7 +65,7 @@ for r in range(rounds + 1):
         d for d in Lines(path, 1, b"".join(chunk), len(chunk), DEFAULT_MAX_BYTES, "text", "id").parse() if isinstance(d, Document)
     ]
     steps.setdefault("read the JSON lines", []).append((clock() - start) / len(chunk) * 1e6)
-    norm = timed("normalise", text._normalise_fast, [d.text for d in docs])
+    norm = timed("normalise", text.normalise_fast, [d.text for d in docs])
     numbered = timed("segment, and number the text's terms", lambda t: numbers(segmenter.cut(t)), norm)
     start = clock()
     batch.json_lines(clf, [d.id for d in docs], numbered)

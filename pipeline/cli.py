@@ -15,6 +15,7 @@ import click
 from pipeline import __version__, config
 from pipeline.errors import OrientError
 from pipeline.parallel import default_jobs
+from pipeline.predict import Classifier
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure
 from pipeline.runner import Batch, Reading, documents
 from pipeline.writers import FORMATS, SUFFIX_FORMATS, make_writer, writable
@@ -55,7 +56,7 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _load(model_path: Path | None, trust: bool = False) -> Any:
+def _load(model_path: Path | None, trust: bool = False) -> Classifier:
     from pipeline.predict import load
 
     try:

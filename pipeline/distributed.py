@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import OrientError
+from pipeline.predict import Classifier
 from pipeline.readers import Document, Failure
 
 CHUNK_SIZE = 256  # documents per task sent from the command line: ~0.1–0.4 s of work, so scheduling costs stay small
@@ -40,7 +41,7 @@ class ModelPayload:
     orient_version: str
 
     @classmethod
-    def from_classifier(cls, clf: Any) -> ModelPayload:
+    def from_classifier(cls, clf: Classifier) -> ModelPayload:
         """Package a loaded classifier: its export's bytes as recorded in the metadata, else as this process holds it."""
         from pipeline import __version__
         from pipeline.model import paths
@@ -68,17 +69,16 @@ class ModelPayload:
 
 
 # --- worker side ---------------------------------------------------------------------------------------------
-_loaded: dict[str, Any] = {}  # per worker process: sha256 -> Classifier, so each worker loads a model once
+_loaded: dict[str, Classifier] = {}  # per worker process: sha256 -> Classifier, so each worker loads a model once
 
 
-def worker_classifier(payload: ModelPayload) -> Any:
+def worker_classifier(payload: ModelPayload) -> Classifier:
     """Return the payload's classifier, built once per process after its SHA-256 and version check out."""
     clf = _loaded.get(payload.sha256)
     if clf is not None:
         return clf
     from pipeline import __version__
     from pipeline.model import LinearModel
-    from pipeline.predict import Classifier
 
     if payload.orient_version != __version__:
         raise OrientError(
@@ -108,7 +108,7 @@ def score_chunk_remote(
     return score_chunk(worker_classifier(payload), items, method, encode)
 
 
-def _record_or_error(clf: Any, doc_id: Any, text: Any) -> dict[str, Any]:
+def _record_or_error(clf: Classifier, doc_id: Any, text: Any) -> dict[str, Any]:
     if not isinstance(text, str) or not text.strip():
         return {"id": doc_id, "error": "is empty or not text"}
     try:
@@ -170,7 +170,7 @@ def score_bag(bag: Any, model: str | Path | ModelPayload | None = None, text_fie
 def score_stream_on(
     address: str | Any,
     items: Iterable[Document | Failure],
-    clf: Any,
+    clf: Classifier,
     chunk_size: int = CHUNK_SIZE,
     timeout: str = "10s",
     method: str = "score",

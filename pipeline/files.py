@@ -17,7 +17,8 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -29,7 +30,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; give the file the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -48,7 +49,7 @@ class AtomicOutput:
     def commit(self) -> None:
         """Flush, give the file the user's usual mode, and rename it into place."""
         self.stream.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
+        os.chmod(self.tmp, 0o666 & ~umask())
         os.replace(self.tmp, self.path)
 
     def discard(self) -> None:

@@ -173,13 +173,13 @@ def _init_worker(clf: Scorer) -> None:
     global _worker_clf
     import signal
 
-    from pipeline.text import _segmenter
+    from pipeline.text import segmenter
 
     # Ctrl-C is the parent's to handle: it stops handing out work and shuts the workers down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(os.getppid())
     _worker_clf = clf
-    _segmenter()  # build the segmenter now, not inside the first chunk
+    segmenter()  # build the segmenter now, not inside the first chunk
 
 
 def _watch_parent(parent: int) -> None:
@@ -455,9 +455,9 @@ def _prepare_for_fork(clf: Scorer, method: str) -> None:
     The segmenter (jieba's dictionary: half a second) and, for plain scoring, numpy and the model's batch
     tables; built in each worker, they would cost that much CPU again per worker, on cores the work needs.
     """
-    from pipeline.text import _segmenter
+    from pipeline.text import segmenter
 
-    _segmenter()
+    segmenter()
     if method in ("score", "result"):
         from pipeline import batch
 

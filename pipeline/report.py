@@ -3,7 +3,7 @@
 Nothing is loaded from outside the file (no scripts, styles, fonts or images), and its Content
 Security Policy says so: the one inline style and the one inline script are allowed by their SHA-256,
 so even a mistake in escaping could not run a script from a document. Every piece of document text
-goes through `_esc`.
+goes through `esc`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ SCRIPT = """
 """
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     """Escape text for HTML element content and attribute values (quotes included)."""
     return html.escape(_UNSAFE.sub("\ufffd", text), quote=True)
 
@@ -155,7 +155,8 @@ def say(text: str, lang: str = "en") -> str:
     return ZH.get(text, text) if lang == "zh" else text
 
 
-def _csp_hash(source: str) -> str:
+def csp_hash(source: str) -> str:
+    """The Content-Security-Policy source that allows exactly this inline style or script."""
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
@@ -166,7 +167,7 @@ def _verdict_side(verdict: str) -> str:
 def _mark_html(text: str, m: Mark) -> str:
     title = "; ".join(f"{t} {w:+.2f}" for t, w in m.terms)
     side = "pulls towards sales" if m.side == "sales" else "pulls towards marketing"
-    return f'<mark class="term {m.side}" title="{_esc(f"{side}: {title}")}">{_esc(text[m.start : m.end])}</mark>'
+    return f'<mark class="term {m.side}" title="{esc(f"{side}: {title}")}">{esc(text[m.start : m.end])}</mark>'
 
 
 def _sentence_html(text: str, view: SentenceView, index: int, doc: int) -> str:
@@ -178,13 +179,13 @@ def _sentence_html(text: str, view: SentenceView, index: int, doc: int) -> str:
     parts = []
     at = s.start
     for m in view.marks:
-        parts.append(_esc(text[at : m.start]))
+        parts.append(esc(text[at : m.start]))
         parts.append(_mark_html(text, m))
         at = m.end
-    parts.append(_esc(text[at : s.end]))
+    parts.append(esc(text[at : s.end]))
     orientation = view.orientation.replace(" ", "-")
     return (
-        f'<span class="s o-{orientation}" id="doc-{doc}-s{index}" data-p="{s.marketing_probability:.4f}" title="{_esc(title)}">'
+        f'<span class="s o-{orientation}" id="doc-{doc}-s{index}" data-p="{s.marketing_probability:.4f}" title="{esc(title)}">'
         + "".join(parts)
         + "</span>"
     )
@@ -196,22 +197,22 @@ def document_text_html(ex: Explained, doc: int = 1, lang: str = "en") -> str:
     at = 0
     shown = "body"
     for n, view in enumerate(ex.sentences, start=1):
-        parts.append(_esc(ex.text[at : view.score.start]))
+        parts.append(esc(ex.text[at : view.score.start]))
         if view.score.section != shown:
             shown = view.score.section
             # The label is drawn by CSS from its attribute, so the document's own text stays exactly its text.
-            label = _esc(say(section_title(shown), lang))
-            parts.append(f'<span class="section-label" data-section="{_esc(shown)}" data-label="{label}"></span>')
+            label = esc(say(section_title(shown), lang))
+            parts.append(f'<span class="section-label" data-section="{esc(shown)}" data-label="{label}"></span>')
         parts.append(_sentence_html(ex.text, view, n, doc))
         at = view.score.end
-    parts.append(_esc(ex.text[at:]))
+    parts.append(esc(ex.text[at:]))
     return "".join(parts)
 
 
 def _terms_table(side: str, rows: Sequence[TermRow], lang: str = "en") -> str:
     body = (
         "".join(
-            f'<tr><td><mark class="term {side}">{_esc(phrase(r.term))}</mark></td><td class="num">×{r.count}</td>'
+            f'<tr><td><mark class="term {side}">{esc(phrase(r.term))}</mark></td><td class="num">×{r.count}</td>'
             f'<td class="num">{r.weight:+.2f}</td><td class="num">{r.contribution:+.3f}</td></tr>'
             for r in rows
         )
@@ -230,10 +231,10 @@ def _hints_html(ex: Explained, doc: int, lang: str = "en") -> str:
     items = []
     for i, hints in ex.hints:
         s = ex.sentences[i].score
-        tips = "".join(f'<li>{_esc(h.zh)}<br><span class="muted">{_esc(h.en)}</span></li>' for h in hints)
+        tips = "".join(f'<li>{esc(h.zh)}<br><span class="muted">{esc(h.en)}</span></li>' for h in hints)
         name = f"第{i + 1}句" if lang == "zh" else f"Sentence {i + 1}"
         where = f'<a href="#doc-{doc}-s{i + 1}">{name}</a> (P(marketing) {s.marketing_probability:.2f})'
-        items.append(f"<li>{where}: <q>{_esc(s.text)}</q><ul>{tips}</ul></li>")
+        items.append(f"<li>{where}: <q>{esc(s.text)}</q><ul>{tips}</ul></li>")
     heading = say("Rewriting hints for the most sales-leaning sentences", lang)
     return f'<div class="hints"><h4>{heading}</h4><ol>{"".join(items)}</ol></div>'
 
@@ -241,13 +242,13 @@ def _hints_html(ex: Explained, doc: int, lang: str = "en") -> str:
 def document_html(ex: Explained, n: int, lang: str = "en") -> str:
     """One document's section: verdict and its fixed explanation, shaded text, evidence terms, hints (lang: en or zh)."""
     r = ex.result
-    why = f'<br><span class="reason">{say("Why", lang)}: {_esc(r.reason)}.</span>' if r.reason else ""
+    why = f'<br><span class="reason">{say("Why", lang)}: {esc(r.reason)}.</span>' if r.reason else ""
     return (
-        f'<article class="document" id="doc-{n}" data-verdict="{_esc(r.verdict)}" data-p="{r.marketing_probability:.4f}">'
-        f"<h3>{n}. {_esc(ex.id)}</h3>"
-        f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(say(r.verdict, lang))}</span> '
+        f'<article class="document" id="doc-{n}" data-verdict="{esc(r.verdict)}" data-p="{r.marketing_probability:.4f}">'
+        f"<h3>{n}. {esc(ex.id)}</h3>"
+        f'<p><span class="verdict v-{_verdict_side(r.verdict)}">{esc(say(r.verdict, lang))}</span> '
         f"P(marketing) <strong>{r.marketing_probability:.2f}</strong> · {r.signal_terms} {say('strong terms', lang)} · "
-        f'{len(ex.sentences)} {say("sentences", lang)}<br><span class="explanation">{_esc(say(r.explanation, lang))}</span>'
+        f'{len(ex.sentences)} {say("sentences", lang)}<br><span class="explanation">{esc(say(r.explanation, lang))}</span>'
         f"{why}</p>"
         f'<div class="doc-text" lang="zh">{document_text_html(ex, n, lang)}</div>'
         f'<div class="evidence">{"".join(_terms_table(side, ex.top[side], lang) for side in SIDES)}</div>'
@@ -305,13 +306,13 @@ def histogram_svg(probabilities: Sequence[float], bands: Sequence[float], bins: 
 def _summary_html(docs: Sequence[Explained], skipped: Sequence[tuple[str, str]], bands: Sequence[float]) -> str:
     counts = Counter(ex.result.verdict for ex in docs)
     rows = "".join(
-        f'<tr data-verdict="{_esc(v)}"><td><span class="verdict v-{_verdict_side(v)}">{_esc(v)}</span></td>'
-        f'<td class="num">{counts.get(v, 0)}</td><td class="muted">{_esc(EXPLANATIONS[v])}</td></tr>'
+        f'<tr data-verdict="{esc(v)}"><td><span class="verdict v-{_verdict_side(v)}">{esc(v)}</span></td>'
+        f'<td class="num">{counts.get(v, 0)}</td><td class="muted">{esc(EXPLANATIONS[v])}</td></tr>'
         for v in VERDICT_ORDER
     )
     skipped_html = ""
     if skipped:
-        items = "".join(f"<li>{_esc(name)}: {_esc(why)}</li>" for name, why in skipped)
+        items = "".join(f"<li>{esc(name)}: {esc(why)}</li>" for name, why in skipped)
         heading = f"{len(skipped)} input(s) could not be read and are not in this report"
         skipped_html = f'<div class="skipped"><h3>{heading}</h3><ul>{items}</ul></div>'
     return (
@@ -328,10 +329,10 @@ def _table_html(docs: Sequence[Explained]) -> str:
     for n, ex in enumerate(docs, start=1):
         r = ex.result
         rows.append(
-            f'<tr data-order="{n}" data-id="{_esc(ex.id)}" data-verdict="{VERDICT_ORDER.index(r.verdict)}" '
+            f'<tr data-order="{n}" data-id="{esc(ex.id)}" data-verdict="{VERDICT_ORDER.index(r.verdict)}" '
             f'data-score="{r.marketing_probability:.4f}" data-signal="{r.signal_terms}">'
-            f'<td class="num">{n}</td><td><a href="#doc-{n}">{_esc(ex.id)}</a></td>'
-            f'<td><span class="verdict v-{_verdict_side(r.verdict)}">{_esc(r.verdict)}</span></td>'
+            f'<td class="num">{n}</td><td><a href="#doc-{n}">{esc(ex.id)}</a></td>'
+            f'<td><span class="verdict v-{_verdict_side(r.verdict)}">{esc(r.verdict)}</span></td>'
             f'<td class="num">{r.marketing_probability:.2f}</td><td class="num">{r.signal_terms}</td></tr>'
         )
     head = (
@@ -378,8 +379,8 @@ def _card_html(metadata: dict[str, Any], model_name: str) -> str:
         items.append(("versions", ", ".join(f"{k} {v}" for k, v in metadata["versions"].items())))
     if metadata.get("corpus", {}).get("sha256"):
         items.append(("corpus sha256", metadata["corpus"]["sha256"]))
-    card = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in items)
-    limits = "".join(f"<li>{_esc(x)}</li>" for x in stated_limits(metadata))
+    card = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
+    limits = "".join(f"<li>{esc(x)}</li>" for x in stated_limits(metadata))
     return (
         f'<section id="model-card" class="card"><h2>Model card</h2><dl>{card}</dl>'
         f'<h3>Limits</h3><ul class="limits">{limits}</ul></section>'
@@ -397,7 +398,7 @@ def build_report(
     generated = generated or datetime.now(UTC)
     bands = metadata.get("verdict", {}).get("bands", [])
     csp = (
-        f"default-src 'none'; style-src {_csp_hash(STYLE)}; script-src {_csp_hash(SCRIPT)}; "
+        f"default-src 'none'; style-src {csp_hash(STYLE)}; script-src {csp_hash(SCRIPT)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
     legend = (

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.errors import OrientError
-from pipeline.files import _umask
+from pipeline.files import umask
 from pipeline.readers import Document, Failure
 
 
@@ -62,7 +62,7 @@ class ResumableOutput:
         self.path = path
         self.partial = partial_path(path)
         self.done: Counter[str] = Counter()
-        fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o666 & ~umask())
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

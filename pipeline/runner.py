@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.parallel import Run, block_bytes, score_runs
+from pipeline.predict import Classifier
 from pipeline.readers import DEFAULT_MAX_BYTES, Document, Failure, parsed, read_blocks, read_inputs
-from pipeline.result import Scorer
 from pipeline.writers import TabularWriter, Writer
 
 
@@ -65,7 +65,7 @@ class Batch:
 
     def run(
         self,
-        clf: Scorer,
+        clf: Classifier,
         writer: Writer,
         say: Callable[[str, str], None],
         tick: Callable[[int], None] = lambda n: None,
@@ -101,7 +101,7 @@ class Batch:
                 tick(1)
         return self.failed
 
-    def _pieces(self, clf: Scorer, encode: Any) -> Iterator[tuple[Document | Failure, Any] | Run]:
+    def _pieces(self, clf: Classifier, encode: Any) -> Iterator[tuple[Document | Failure, Any] | Run]:
         """Each document with its encoded record (or Failure), in order; locally, clean runs of JSON lines as one Run."""
         method = "explain" if self.explain else "score"
         if self.done is not None:

@@ -112,7 +112,7 @@ _lock = threading.Lock()
 _segmenter_instance: Any = None
 
 
-def _segmenter() -> Any:
+def segmenter() -> Any:
     """Return the segmenter chosen by ORIENT_SEGMENTER (auto: rjieba when verified, else jieba), built on first use."""
     global _segmenter_instance
     if _segmenter_instance is not None:
@@ -127,7 +127,7 @@ def _segmenter() -> Any:
 
 def segmenter_name() -> str:
     """Name and version of the segmenter in use, e.g. "rjieba 0.2.2" (builds it if needed)."""
-    seg = _segmenter()
+    seg = segmenter()
     return f"{seg.name} {seg.version}"
 
 
@@ -164,7 +164,7 @@ class _TermCache(dict[str, str | None]):
 # The same few thousand tokens recur in every document: deciding each once makes filtering nearly free.
 _terms = _TermCache()
 
-# Memo for _normalise_fast: characters known to be their own unit (no combining mark) with the output
+# Memo for normalise_fast: characters known to be their own unit (no combining mark) with the output
 # normalise_with_map gives them; those whose output differs are kept in _changed as well.
 _plain_chars: set[str] = set()
 _unit_chars: set[str] = set()
@@ -176,7 +176,7 @@ _stale_calls = 0
 
 
 def _memo_char(ch: str) -> None:
-    """Classify one new character for _normalise_fast."""
+    """Classify one new character for normalise_fast."""
     global _changed
     if unicodedata.combining(ch):
         _unit_chars.add(ch)
@@ -214,7 +214,7 @@ def _all_own_units(text: str) -> bool:
     return chars.isdisjoint(_unit_chars)
 
 
-def _normalise_fast(text: str) -> str:
+def normalise_fast(text: str) -> str:
     """Return exactly normalise(text), in C-speed string operations whenever every character is its own unit.
 
     normalise_with_map works unit by unit (a character and its combining marks) and repairs a few
@@ -251,7 +251,7 @@ def _table(changed: dict[str, str]) -> dict[int, str]:
 
 def segment(normalised: str) -> list[tuple[str, int, int]]:
     """Segment already-normalised text into (token, start, end) triples, unfiltered."""
-    return _segmenter().tokenize(normalised)
+    return segmenter().tokenize(normalised)
 
 
 def tokenize(text: str) -> list[str]:
@@ -259,7 +259,7 @@ def tokenize(text: str) -> list[str]:
 
     A posting's boilerplate sections (company introduction, benefits) are left out first (pipeline.sections).
     """
-    return terms_of(_segmenter().cut(_normalise_fast(scored_text(text))))
+    return terms_of(segmenter().cut(normalise_fast(scored_text(text))))
 
 
 def segment_many(texts: list[str], then: Callable[[list[str]], Any]) -> list[Any]:
@@ -270,11 +270,11 @@ def segment_many(texts: list[str], then: Callable[[list[str]], Any]) -> list[Any
     `then` sees each text's tokens at once, while they are still in the caches, and what it keeps of
     them (pipeline.batch: term numbers) takes a fraction of their memory.
     """
-    cut = _segmenter().cut
+    cut = segmenter().cut
     out: list[Any] = []
     for text in texts:
         try:
-            out.append(then(cut(_normalise_fast(scored_text(text)))))
+            out.append(then(cut(normalise_fast(scored_text(text)))))
         except Exception as exc:  # one bad text must not lose the batch
             out.append(exc)
     return out

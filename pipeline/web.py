@@ -23,7 +23,8 @@ from starlette.routing import Route
 from pipeline import __version__
 from pipeline.errors import OrientError
 from pipeline.explain import explain_document
-from pipeline.report import STYLE, _csp_hash, _esc, document_html
+from pipeline.predict import Classifier
+from pipeline.report import STYLE, csp_hash, document_html, esc
 
 MIB = 1024 * 1024
 
@@ -56,9 +57,7 @@ form button { font: inherit; padding: .4rem 1.2rem; border-radius: .4rem; border
 @media (max-width: 40rem) { body { padding: 1rem .8rem 3rem; } }
 """
 CSS = STYLE + PAGE_STYLE
-CSP = (
-    f"default-src 'none'; style-src {_csp_hash(CSS)}; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+CSP = f"default-src 'none'; style-src {csp_hash(CSS)}; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 TEXT = {
     "en": {
@@ -106,9 +105,9 @@ def _html(body: str, lang: str, status: int = 200) -> HTMLResponse:
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_esc(t['title'])}</title><style>{CSS}</style></head><body>"
-        f'<header><h1>{_esc(t["title"])}</h1><p class="meta">{_esc(t["intro"])}</p></header>{body}'
-        f'<p class="meta">{_esc(t["api"])} orient {__version__}</p></body></html>\n'
+        f"<title>{esc(t['title'])}</title><style>{CSS}</style></head><body>"
+        f'<header><h1>{esc(t["title"])}</h1><p class="meta">{esc(t["intro"])}</p></header>{body}'
+        f'<p class="meta">{esc(t["api"])} orient {__version__}</p></body></html>\n'
     )
     return HTMLResponse(page, status, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
 
@@ -117,16 +116,16 @@ def _form(text: str, lang: str) -> str:
     t = TEXT[lang]
     return (
         '<form method="post" action="/" enctype="multipart/form-data">'
-        f'<label for="text">{_esc(t["text"])}</label><textarea id="text" name="text" lang="zh">{_esc(text)}</textarea>'
-        f'<div class="row"><label>{_esc(t["file"])} <input type="file" name="file"></label>'
-        f'<button type="submit">{_esc(t["score"])}</button></div></form>'
+        f'<label for="text">{esc(t["text"])}</label><textarea id="text" name="text" lang="zh">{esc(text)}</textarea>'
+        f'<div class="row"><label>{esc(t["file"])} <input type="file" name="file"></label>'
+        f'<button type="submit">{esc(t["score"])}</button></div></form>'
     )
 
 
 class App:
     """The routes, around one loaded model."""
 
-    def __init__(self, clf: Any, limits: Limits) -> None:
+    def __init__(self, clf: Classifier, limits: Limits) -> None:
         self.clf = clf
         self.limits = limits
 
@@ -201,7 +200,7 @@ class App:
                 return _html(_form(text, lang), lang)
             text = self._check_text(text, "The text")
         except RequestError as exc:
-            return _html(f'<p class="error">{_esc(exc.message)}</p>{_form(text, lang)}', lang, exc.status)
+            return _html(f'<p class="error">{esc(exc.message)}</p>{_form(text, lang)}', lang, exc.status)
         explained = explain_document(self.clf, "text", text)
         return _html(_form(text, lang) + document_html(explained, 1, lang), lang)
 
@@ -243,7 +242,7 @@ def _upload_text(filename: str, data: bytes, max_bytes: int) -> str:
         raise RequestError(415, message.rstrip(".") + ".") from None
 
 
-def create_app(clf: Any, limits: Limits | None = None) -> Starlette:
+def create_app(clf: Classifier, limits: Limits | None = None) -> Starlette:
     """The ASGI application for a loaded model."""
     app = App(clf, limits or Limits())
 

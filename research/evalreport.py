@@ -168,7 +168,7 @@ def render(
     parts = [
         "# Evaluation of the shipped model",
         "",
-        "Written by `make evaluate` (`orient evaluate --report reports/evaluation.md --levers`); do not edit by hand.",
+        "Written by `make evaluate` (`python -m research.evaluation`); do not edit by hand.",
         "Real postings decide; the sets written for the project are sanity checks beside them.",
         "",
         "## Real postings",

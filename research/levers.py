@@ -107,17 +107,17 @@ VARIANTS = (
 
 
 def _whole_text_tokens(text: str) -> list[str]:
-    from pipeline.text import _normalise_fast, _segmenter, terms_of
+    from pipeline.text import normalise_fast, segmenter, terms_of
 
-    return terms_of(_segmenter().cut(_normalise_fast(text)))
+    return terms_of(segmenter().cut(normalise_fast(text)))
 
 
 def _single_character_tokens(text: str) -> list[str]:
     from pipeline.sections import scored_text
-    from pipeline.text import _normalise_fast, _segmenter, stop_words
+    from pipeline.text import normalise_fast, segmenter, stop_words
 
     out = []
-    for token in _segmenter().cut(_normalise_fast(scored_text(text))):
+    for token in segmenter().cut(normalise_fast(scored_text(text))):
         token = token.strip().lower()
         if token and any(ch.isalpha() for ch in token) and token not in stop_words():
             out.append(token)

@@ -60,6 +60,7 @@ def test_a_chunk_writes_each_record_as_the_jsonl_writer_would(shipped: Any) -> N
 @given(
     st.floats() | st.floats(min_value=-1.0, max_value=1.0) | st.sampled_from([0.5, -0.5, 0.00005, -0.00005, 0.12345, 1e15, -0.0])
 )
+@pytest.mark.slow
 def test_json_round4_is_the_json_of_round_to_four_places(x: float) -> None:
     assert json_round4(x) == json_text(round(x, 4))
 
@@ -217,7 +218,7 @@ def test_a_document_that_fails_in_a_chunk_is_reported_and_the_rest_scored_togeth
 ) -> None:
     from pipeline import text
 
-    segmenter = text._segmenter()
+    segmenter = text.segmenter()
     real_cut = segmenter.cut
 
     def cut(normalised: str) -> list[str]:

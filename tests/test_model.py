@@ -22,6 +22,8 @@ from pipeline.files import sha256_file
 from pipeline.model import paths
 from pipeline.text import FEATURE_VERSION, tokenize
 
+pytestmark = pytest.mark.slow  # most tests here train the tiny model or the shipped one
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE_TEXTS = [
@@ -247,7 +249,6 @@ def test_the_shipped_model_was_made_from_the_committed_inputs(shipped: Any) -> N
     assert changed == [], f"{changed} changed since the model was trained: run `make train`"
 
 
-@pytest.mark.slow
 def test_the_tokenizer_still_makes_the_tokens_the_shipped_model_learned_from(shipped: Any) -> None:
     from pipeline.training import train
 
@@ -279,7 +280,6 @@ def test_model_stop_words_are_single_tokens(tiny_model: Path, shipped: Any) -> N
         assert split == {}, f"{clf.path.name}: stop words that are not single tokens: {split}"
 
 
-@pytest.mark.slow
 def test_make_train_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
     # As `make train` runs it (the Makefile's SAME_ARITHMETIC), into a folder of its own.
     line = next(x for x in (config.ROOT / "Makefile").read_text(encoding="utf-8").splitlines() if x.startswith("SAME_ARITHMETIC"))

@@ -42,6 +42,7 @@ def _comparable(o: Any) -> Any:
     return (o.id, o.message.split(":")[0]) if isinstance(o, Failure) else o
 
 
+@pytest.mark.slow
 def test_jobs_two_gives_the_records_of_jobs_one_in_input_order(clf: Any) -> None:
     items = _mixed()
     one = outcomes(parallel.score_stream(items, clf, jobs=1, chunk_size=7))
@@ -143,6 +144,7 @@ def test_default_jobs_is_the_available_cores() -> None:
     assert parallel.default_jobs() == len(os.sched_getaffinity(0))
 
 
+@pytest.mark.slow
 def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_path: Path) -> None:
     src = tmp_path / "batch.jsonl"
     src.write_text(
@@ -157,6 +159,7 @@ def test_the_command_line_gives_identical_output_with_any_number_of_jobs(tmp_pat
     assert [json.loads(x)["id"] for x in outputs["2"].splitlines()] == [d.id for d in DOCS * 3]
 
 
+@pytest.mark.slow
 def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(tmp_path: Path) -> None:
     # With --jobs, worker processes parse the JSONL lines; every failure must read as with --jobs 1, in its place.
     import codecs
@@ -188,6 +191,7 @@ def test_workers_parse_jsonl_lines_as_one_process_does_bad_lines_included(tmp_pa
     assert len(runs["2"].stdout.splitlines()) == len(good)
 
 
+@pytest.mark.slow
 def test_explained_records_are_identical_with_any_number_of_jobs(tmp_path: Path) -> None:
     src = tmp_path / "batch.jsonl"
     src.write_text("".join(json.dumps({"id": d.id, "text": d.text}, ensure_ascii=False) + "\n" for d in DOCS), encoding="utf-8")
@@ -197,6 +201,7 @@ def test_explained_records_are_identical_with_any_number_of_jobs(tmp_path: Path)
     assert all("sentences" in json.loads(line) for line in runs[1].stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_ends_the_batch_with_one_sentence_naming_its_chunk(clf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
@@ -225,6 +230,7 @@ def test_jobs_must_be_positive() -> None:
     assert "0 is not in the range x>=1" in result.output
 
 
+@pytest.mark.slow
 def test_scoring_imports_nothing_heavy() -> None:
     # The one-sentence path must stay free of scikit-learn, SciPy and NumPy: each costs seconds of start-up.
     code = (
@@ -242,6 +248,7 @@ def test_scoring_imports_nothing_heavy() -> None:
     assert json.loads(done.stdout)[0]["label"] == "marketing"
 
 
+@pytest.mark.slow
 def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     import os
     import signal
@@ -266,6 +273,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     assert alive == [], "workers outlived their parent"
 
 
+@pytest.mark.slow
 def test_blocks_of_lines_are_parsed_and_scored_on_two_processes_as_on_one(clf: Any, tmp_path: Path) -> None:
     from pipeline.readers import read_blocks
 

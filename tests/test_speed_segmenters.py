@@ -172,7 +172,7 @@ def test_the_segmenter_in_use_is_named(reference: Any, use: Any) -> None:
 # --- the fast normaliser -------------------------------------------------------------------------------------
 def test_fast_normalise_equals_normalise_on_every_corpus_text() -> None:
     for raw in CORPUS:
-        assert text._normalise_fast(raw) == text.normalise(raw), raw[:40]
+        assert text.normalise_fast(raw) == text.normalise(raw), raw[:40]
 
 
 _TRICKY = (
@@ -217,7 +217,7 @@ _TRICKY = (
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_TRICKY) | st.text(max_size=6), max_size=12).map("".join))
 def test_fast_normalise_equals_normalise_on_generated_text(raw: str) -> None:
-    assert text._normalise_fast(raw) == text.normalise(raw)
+    assert text.normalise_fast(raw) == text.normalise(raw)
 
 
 def _all_cjk_sample() -> Iterator[str]:
@@ -231,9 +231,9 @@ def _all_cjk_sample() -> Iterator[str]:
 def test_fast_normalise_equals_normalise_character_by_character_across_the_bmp() -> None:
     chars = list(_all_cjk_sample())
     for ch in chars:
-        assert text._normalise_fast(ch) == text.normalise(ch), hex(ord(ch))
+        assert text.normalise_fast(ch) == text.normalise(ch), hex(ord(ch))
     joined = "".join(chars)
-    assert text._normalise_fast(joined) == text.normalise(joined)
+    assert text.normalise_fast(joined) == text.normalise(joined)
 
 
 def test_fast_normalise_is_safe_to_share_between_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -247,5 +247,5 @@ def test_fast_normalise_is_safe_to_share_between_threads(monkeypatch: pytest.Mon
     monkeypatch.setattr(text, "_stale_calls", 0)
     expected = [text.normalise(raw) for raw in CORPUS]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        got = list(pool.map(text._normalise_fast, CORPUS))
+        got = list(pool.map(text.normalise_fast, CORPUS))
     assert got == expected

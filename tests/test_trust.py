@@ -272,6 +272,7 @@ def test_a_write_that_fails_midway_leaves_the_old_file(tmp_path: Path, monkeypat
     assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
 
 
+@pytest.mark.slow
 def test_save_twice_is_byte_identical(shipped_pipe: Any, tmp_path: Path) -> None:
     meta = model.read_metadata(config.default_model_path())
     a, b = tmp_path / "a" / "m.joblib", tmp_path / "b" / "m.joblib"
@@ -292,6 +293,7 @@ def _save_skops(pipe: Any, folder: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_skops_round_trip(shipped_pipe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import joblib
 
@@ -316,6 +318,7 @@ def _rehash(target: Path) -> None:
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", ["an extra scikit-learn class", "a function"])
 def test_skops_refuses_types_outside_the_allow_list(
     extra: str, shipped_pipe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -339,6 +342,7 @@ def test_skops_refuses_types_outside_the_allow_list(
         pipeline.load(target, trust=True)
 
 
+@pytest.mark.slow
 def test_a_damaged_skops_file_is_one_sentence(shipped_pipe: Any, tmp_path: Path) -> None:
     target = _save_skops(shipped_pipe, tmp_path)
     target.write_bytes(b"PK\x03\x04 not really a zip")
@@ -347,6 +351,7 @@ def test_a_damaged_skops_file_is_one_sentence(shipped_pipe: Any, tmp_path: Path)
         _ = pipeline.load(target).pipeline
 
 
+@pytest.mark.slow
 def test_metadata_for_another_format_is_named(shipped_pipe: Any, tmp_path: Path) -> None:
     _save_skops(shipped_pipe, tmp_path)
     shutil.copy(config.default_model_path(), tmp_path / "m.joblib")
@@ -354,6 +359,7 @@ def test_metadata_for_another_format_is_named(shipped_pipe: Any, tmp_path: Path)
         pipeline.load(tmp_path / "m.joblib")
 
 
+@pytest.mark.slow
 def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_pipe: Any) -> None:
     """The CLI option picks the format by suffix; the (slow) training itself is replaced by a save of the shipped pipeline."""
     import pipeline.training.train
