@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -47,11 +48,13 @@ def _post(conn: http.client.HTTPConnection, body: bytes) -> float:
     return time.perf_counter() - start
 
 
-def measure(workers: int, seconds: float, clients: int = 8) -> dict[str, float]:
-    """Start a server, load it with `clients` threads for `seconds`, then time a 1,000-text request."""
+def measure(workers: int, seconds: float, clients: int = 8, root: Path = ROOT) -> dict[str, float]:
+    """Start a server of the checkout at `root`, load it with `clients` threads for `seconds`, time a 1,000-text request."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", str(workers)], stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", str(workers)],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(root.resolve())},
     )
     try:
         deadline = time.monotonic() + 60
@@ -106,7 +109,20 @@ def measure(workers: int, seconds: float, clients: int = 8) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--against", type=Path, help="another checkout (a worktree of an older commit): rounds of old, then new")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.against:
+        ratios = []
+        for r in range(1, args.rounds + 1):
+            old, new = measure(1, args.seconds, root=args.against), measure(1, args.seconds)
+            ratios.append(new["rps"] / old["rps"])
+            print(
+                f"round {r}, 1 worker: old {old['rps']:.0f} requests/s, 1,000 texts {old['batch']:.2f} s; "
+                f"new {new['rps']:.0f} requests/s, 1,000 texts {new['batch']:.2f} s; new/old requests/s {ratios[-1]:.2f}"
+            )
+        print(f"median new/old requests/s: {statistics.median(ratios):.2f}")
+        return
     for n in (1, 2):
         r = measure(n, args.seconds)
         latency = f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms"

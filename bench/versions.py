@@ -1,4 +1,4 @@
-"""Batch speed of two versions of orient, interleaved: `orient score FILE --jobs 1` run by each in turn.
+"""Batch speed of two versions of orient, interleaved: `orient score FILE --jobs N` run by each in turn.
 
     git worktree add /tmp/orient-before e7752d3
     .venv/bin/python bench/versions.py /tmp/orient-before . --documents 24000 --rounds 5
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("new", type=Path)
     parser.add_argument("--documents", type=int, default=24_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--jobs", default="1", help="orient score --jobs for both versions")
     args = parser.parse_args()
     texts = [json.loads(line)["text"] for line in (args.new / "corpus" / "documents.jsonl").open(encoding="utf-8")]
     work = Path(tempfile.mkdtemp())
@@ -39,7 +40,8 @@ def main() -> None:
         seconds = {}
         for name, root in (("old", args.old), ("new", args.new)):
             env = {**os.environ, "PYTHONPATH": str(root.resolve())}
-            command = [sys.executable, "-m", "pipeline", "score", str(batch), "--jobs", "1", "-o", str(work / f"{name}.jsonl")]
+            out = str(work / f"{name}.jsonl")
+            command = [sys.executable, "-m", "pipeline", "score", str(batch), "--jobs", args.jobs, "-o", out]
             start = time.perf_counter()
             done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
             seconds[name] = time.perf_counter() - start
@@ -48,7 +50,7 @@ def main() -> None:
                 sys.exit(f"{name} ({root}) wrote {lines} records, exit {done.returncode}: {done.stderr.strip()[-300:]}")
         ratios.append(seconds["new"] / seconds["old"])
         print(f"round {r}: old {seconds['old']:.2f} s, new {seconds['new']:.2f} s, new/old {ratios[-1]:.2f}")
-    print(f"{args.documents} documents, {mb:.1f} MB, --jobs 1: median new/old {statistics.median(ratios):.2f}")
+    print(f"{args.documents} documents, {mb:.1f} MB, --jobs {args.jobs}: median new/old {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":

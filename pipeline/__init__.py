@@ -9,6 +9,7 @@ result.verdict, result.marketing_probability
 __version__ = "0.1.0"
 
 from pipeline.errors import OrientError
-from pipeline.predict import Classifier, Evidence, Result, load
+from pipeline.predict import Classifier, load
+from pipeline.result import Evidence, Result
 
 __all__ = ["Classifier", "Evidence", "OrientError", "Result", "__version__", "load"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -349,8 +350,13 @@ class _Chunk:
         self.labels = [rules.side(p) for p in self.probabilities]
         self.verdicts = list(map(rules.verdict, self.probabilities, self.signals, self.gates))
         self.reasons = list(map(rules.abstention, self.signals, self.gates))
-        self.counted, self.products, self.norm, self.logits = counted, products, norm, logits
-        self.sides = [counted.top(products, norm, n_docs, sign, limit) for sign in (-1.0, 1.0)]  # sales, marketing
+        self.counted, self.products, self.norm, self.logits, self.limit = counted, products, norm, logits, limit
+
+    @cached_property
+    def sides(self) -> list[_Side]:
+        """Each document's strongest pulls towards sales, then towards marketing (records and lines show them)."""
+        n_docs = len(self.labels)
+        return [self.counted.top(self.products, self.norm, n_docs, sign, self.limit) for sign in (-1.0, 1.0)]
 
     def records(self) -> list[dict[str, Any]]:
         """Each text's record, as `Result.to_dict` makes it."""

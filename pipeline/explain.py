@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from pipeline import config
-from pipeline.predict import Classifier, Evidence, Result, SentenceScore
+from pipeline.predict import Classifier
+from pipeline.result import Evidence, Result, SentenceScore
 from pipeline.text import normalise
 
 HINTS_FILE = config.DATA_DIR / "hints.tsv"

@@ -254,9 +254,9 @@ def read_metadata(model_path: Path) -> dict[str, Any]:
         raise OrientError(f"Model metadata {meta_path} is not in this version's format; {_RETRAIN}.")
     features = meta.get("features", {}).get("version")
     if features != FEATURE_VERSION:
+        made = f"tokens of version {features}" if features is not None else "tokens of no recorded version"
         raise OrientError(
-            f"Model {model_file.name} was trained on tokens of version {features}, but this orient makes version "
-            f"{FEATURE_VERSION}; {_RETRAIN}."
+            f"Model {model_file.name} was trained on {made}, but this orient makes version {FEATURE_VERSION}; {_RETRAIN}."
         )
     fmt = model_format(model_path)
     if fmt not in meta["files"]:
@@ -416,7 +416,7 @@ def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
             raise OrientError(f"Model file {named.name} holds an unfitted or unusual pipeline ({why}); {_RETRAIN}.") from None
     meta = {
         "format": FORMAT_VERSION,
-        "name": named.name.split(".")[0],
+        "name": named.name.removesuffix(".linear.json") if export_named else named.stem,
         "trusted_without_metadata": True,
         "files": {kind: {"name": named.name, "sha256": hashlib.sha256(data).hexdigest()}},
         "verdict": dict(DEFAULT_VERDICT),

@@ -15,18 +15,7 @@ from pipeline import config
 from pipeline.errors import OrientError
 from pipeline.model import LinearModel, load_linear, load_pipeline, read_metadata, sigmoid
 from pipeline.readers import Failure
-from pipeline.result import (
-    EXPLANATIONS,
-    INSUFFICIENT,
-    VERDICTS,
-    Evidence,
-    Pulls,
-    Result,
-    Rules,
-    SentenceScore,
-    score_record,
-    term_record,
-)
+from pipeline.result import Pulls, Result, Rules, SentenceScore
 from pipeline.sections import sections
 from pipeline.text import sentence_spans, terms_with_spans, tokenize
 
@@ -152,22 +141,6 @@ class Classifier:
             "sales": [(t, w) for t, w in pairs[:limit] if w < 0],
             "marketing": [(t, w) for t, w in reversed(pairs[-limit:]) if w > 0],
         }
-
-
-__all__ = [
-    "EXPLANATIONS",
-    "INSUFFICIENT",
-    "VERDICTS",
-    "Classifier",
-    "Evidence",
-    "Pulls",
-    "Result",
-    "Rules",
-    "SentenceScore",
-    "load",
-    "score_record",
-    "term_record",
-]
 
 
 def _not_text(what: str, value: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.explain import NO_SIGNAL, SIDES, Explained, Mark, SentenceView, TermRow, section_title, stated_limits
-from pipeline.predict import EXPLANATIONS, INSUFFICIENT, VERDICTS
+from pipeline.result import EXPLANATIONS, INSUFFICIENT, VERDICTS
 from pipeline.writers import phrase
 
 HISTOGRAM_BINS = 10

@@ -13,7 +13,7 @@ from conftest import SMALL_GRID, train_tiny
 from pipeline import config
 from pipeline.cli import main
 from pipeline.errors import OrientError
-from pipeline.predict import VERDICTS
+from pipeline.result import VERDICTS
 
 QUOTA_LINES = [
     "1. 每月完成个人销售任务不低于30万元；",

@@ -25,7 +25,7 @@ import pipeline.training.export
 import pipeline.training.train
 from pipeline import config
 from pipeline.cli import main
-from pipeline.predict import INSUFFICIENT, VERDICTS
+from pipeline.result import INSUFFICIENT, VERDICTS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -131,7 +131,7 @@ def test_marks_cover_strong_terms_and_do_not_overlap(clf: Any, text: str) -> Non
 
 
 def test_marks_merge_a_bigram_with_its_words(clf: Any) -> None:
-    from pipeline.predict import Evidence
+    from pipeline.result import Evidence
 
     # A strong bigram and its two words become one run; its side is the sign of the strong terms' summed weights.
     threshold = clf.metadata["verdict"]["signal_weight"]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from conftest import MARKETING_TEXT, ROOT, SALES_TEXT
 
-from pipeline.predict import Result
 from pipeline.readers import Failure
+from pipeline.result import Result
 
 
 @pytest.mark.parametrize(

@@ -271,6 +271,12 @@ def test_a_model_of_another_token_version_is_refused(tmp_path: Path, tiny_model:
         f"Model {copy.name} was trained on tokens of version {FEATURE_VERSION - 1}, but this orient makes version "
         f"{FEATURE_VERSION}; retrain with `make train` (or `orient train`)."
     )
+    del meta["features"]  # a model from before token versions were recorded
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(
+        OrientError, match=f"trained on tokens of no recorded version, but this orient makes version {FEATURE_VERSION};"
+    ):
+        pipeline.load(copy)
 
 
 def test_model_stop_words_are_single_tokens(tiny_model: Path, shipped: Any) -> None:

@@ -13,7 +13,8 @@ from conftest import MARKETING_TEXT, NO_SIGNAL_TEXT, SALES_TEXT
 
 import pipeline
 from pipeline import config, parallel
-from pipeline.predict import INSUFFICIENT, VERDICTS, Classifier, Result
+from pipeline.predict import Classifier
+from pipeline.result import INSUFFICIENT, VERDICTS, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALE = (*VERDICTS, INSUFFICIENT)

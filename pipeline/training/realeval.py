@@ -77,7 +77,7 @@ def _share(flags: Sequence[bool]) -> float | None:
 
 def score_documents(clf: Any, docs: Sequence[RealDoc]) -> list[Outcome]:
     """Score every document once."""
-    from pipeline.predict import INSUFFICIENT
+    from pipeline.result import INSUFFICIENT
 
     out = []
     for doc in docs:
