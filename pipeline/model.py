@@ -136,13 +136,16 @@ class LinearModel:
         return counts
 
     def positions(self, tokens: Sequence[str]) -> dict[int, list[tuple[int, int]]]:
-        """Where each in-vocabulary n-gram occurs, by feature index: (index of first token, number of tokens)."""
+        """Where each in-vocabulary n-gram occurs, by feature index: (index of first token, number of tokens).
+
+        The walk of `features`, over the same lookups, keeping places instead of counts (tokens without stop words).
+        """
         lo, hi = self.ngram_range
+        lookups = self._lookups
         found: dict[int, list[tuple[int, int]]] = {}
-        n_tok = len(tokens)
-        for n in range(lo, min(hi, n_tok) + 1):
-            for i in range(n_tok - n + 1):
-                j = self.vocabulary.get(tokens[i] if n == 1 else " ".join(tokens[i : i + n]))
+        for n in range(lo, min(hi, len(tokens)) + 1):
+            grams = tokens if n == 1 else zip(*(islice(tokens, i, None) for i in range(n)), strict=False)
+            for i, j in enumerate(map(lookups[n - 1].get, grams)):
                 if j is not None:
                     found.setdefault(j, []).append((i, n))
         return found
