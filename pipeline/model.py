@@ -394,6 +394,11 @@ def load_trusted(model_path: Path) -> tuple[LinearModel, dict[str, Any], Any]:
     except OrientError:
         pass
     export_named = model_path.name.endswith(".linear.json")
+    if model_path.suffix == ".json" and not export_named:
+        raise OrientError(
+            f"{model_path.name} is a model's metadata, which --trust-model does not vouch for; "
+            "name the model file (.joblib, .skops) or its .linear.json."
+        )
     named = model_path if export_named else paths(model_path)[0]
     if not named.exists():
         raise OrientError(f"No model at {named}; run `make train` or pass --model PATH.")

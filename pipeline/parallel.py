@@ -131,7 +131,17 @@ def _term_numbers(clf: Scorer) -> Callable[[list[str]], bytes] | None:
     """What the chunk scorer (pipeline.batch) reads of a text's tokens; None if this model's n-grams do not fit it."""
     from pipeline import batch
 
-    return batch.term_numbers(clf) if batch.usable(clf.linear) else None
+    try:
+        return batch.term_numbers(clf) if batch.usable(clf.linear) else None
+    except Exception as exc:  # building the chunk scorer's tables failed: every chunk goes text by text, and says so
+        _fell_back(f"the chunk scorer could not be built ({exc.__class__.__name__}: {exc}); texts are scored one by one")
+        return None
+
+
+def _fell_back(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, FallbackWarning, stacklevel=3)
 
 
 class FallbackWarning(RuntimeWarning):
@@ -142,8 +152,6 @@ def _score_together(
     clf: Scorer, numbered: list[tuple[str, bytes]], encode: Callable[[dict[str, Any]], Any] | None, results: bool = False
 ) -> Iterator[Any] | None:
     """What score_chunk makes of each (id, term numbers of a text), scored together by pipeline.batch; None: one by one."""
-    import warnings
-
     from pipeline import batch
     from pipeline.writers import jsonl_encoded, utf8_line
 
@@ -156,11 +164,9 @@ def _score_together(
         records = ({"id": i, **r} for i, r in zip(ids, batch.score_numbered(clf, numbers), strict=True))
         return records if encode is None else map(encode, records)
     except Exception as exc:  # the text-by-text path then reports any bad document by name; the slowdown is said
-        warnings.warn(
+        _fell_back(
             f"the chunk scorer failed ({exc.__class__.__name__}: {exc}) on the {len(ids)} documents "
-            f"from {ids[0] if ids else '-'}; they were scored text by text",
-            FallbackWarning,
-            stacklevel=2,
+            f"from {ids[0] if ids else '-'}; they were scored text by text"
         )
         return None
 
@@ -200,10 +206,23 @@ def _watch_parent(parent: int) -> None:
 
 def _score_in_worker(
     items: list[Read], method: str, encode: Callable[[dict[str, Any]], Any] | None, join: bool
-) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float]:
-    """_score_timed with the classifier this worker process was given."""
+) -> tuple[list[Piece] | tuple[list[list[Item] | None], list[Outcome]], int, float, list[str]]:
+    """_score_timed with the classifier this worker process was given, and the fallbacks it had to say.
+
+    A warning here would reach only this process's standard error: the parent says them (_collect). Results
+    go back without their model, which the parent has (Pulls.bind).
+    """
+    import warnings
+
     assert _worker_clf is not None, "a worker scores only after its initializer ran"
-    return _score_timed(_worker_clf, items, method, encode, join)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", FallbackWarning)
+        scored, count, seconds = _score_timed(_worker_clf, items, method, encode, join)
+    if method == "result" and not join:
+        for outcome in scored[1]:
+            if isinstance(outcome, Result):
+                outcome.pulls.detach()
+    return scored, count, seconds, [str(w.message) for w in said if issubclass(w.category, FallbackWarning)]
 
 
 def _score_timed(
@@ -314,8 +333,8 @@ def score_stream(
 ) -> Iterator[tuple[Item, Outcome]]:
     """Yield (item, record or Failure) for every item, in input order, scoring on `jobs` processes.
 
-    `method` is the classifier's method to call ("score" or "explain"); `encode`, if given, is applied to
-    each record where it was scored (see score_chunk). Documents go in chunks of `chunk_size` (default:
+    `method` is "score" or "explain" (records), or "result" (Results, for Classifier.score_many); `encode`, if
+    given, is applied to each record where it was scored (see score_chunk). Documents go in chunks of `chunk_size` (default:
     LOCAL_CHUNK_SIZE with one job; with more, about CHUNK_SECONDS of work) and at most CHUNK_CHARS characters.
 
     `clf` is a loaded classifier: it scores in this process when jobs is 1 or the input fits in one
@@ -467,9 +486,11 @@ def _prepare_for_fork(clf: Scorer, method: str) -> None:
 def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _ChunkSizes) -> list[Piece]:
     chunk, job = entry
     try:
-        scored, count, seconds = job if isinstance(job, tuple) else job.result()
+        scored, count, seconds, *said = job if isinstance(job, tuple) else job.result()
     except broken:
         raise _worker_failed("while scoring the chunk", chunk) from None
+    for message in said[0] if said else ():
+        _fell_back(message)  # said in a worker: said here, where the caller can hear it
     sizes.took(seconds, count)
     if isinstance(scored, list):  # joined: pieces as they are
         return scored

@@ -116,22 +116,32 @@ class Classifier:
         if isinstance(texts, str | bytes):
             raise TypeError("score_many() takes an iterable of texts, not one str or bytes; use score(text) for one text.")
 
+        raised: list[BaseException] = []
+
         def items() -> Iterator[Document | Failure]:
-            for n, text in enumerate(texts, start=1):
-                if isinstance(text, str):
-                    yield Document(f"text {n}", text)
-                elif text is None or (isinstance(text, float) and text != text):
-                    yield Failure(f"text {n}", "is missing (None or NaN); skipped")
-                else:
-                    yield Failure(f"text {n}", f"is a {type(text).__name__}, not a str; skipped")
+            try:
+                for n, text in enumerate(texts, start=1):
+                    if isinstance(text, str):
+                        yield Document(f"text {n}", text)
+                    elif text is None or (isinstance(text, float) and text != text):
+                        yield Failure(f"text {n}", "is missing (None or NaN); skipped")
+                    else:
+                        yield Failure(f"text {n}", f"is a {type(text).__name__}, not a str; skipped")
+            except Exception as exc:  # the input failed: what it gave before is still scored, then its error is raised
+                raised.append(exc)
 
         for _, outcome in parallel.score_stream(items(), self, jobs=jobs, method="result"):
             if isinstance(outcome, Result):
                 outcome.pulls.bind(self.linear)
             yield outcome  # type: ignore[misc]  # method="result" gives Results and Failures only
+        if raised:
+            raise raised[0]
 
     def __getstate__(self) -> dict[str, Any]:
-        # Workers score with the linear model; a loaded scikit-learn pipeline stays here.
+        # Workers score with the linear model; a loaded scikit-learn pipeline stays here, unless it cannot be
+        # loaded again from checked files (a trusted one, loaded without metadata).
+        if self.metadata.get("trusted_without_metadata"):
+            return self.__dict__
         return {**self.__dict__, "_pipeline": None}
 
     def strongest_terms(self, limit: int = 20) -> dict[str, list[tuple[str, float]]]:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, cast
 
-from pipeline.labels import canonical_label
-
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md")
 _BOMS = (
@@ -700,15 +698,6 @@ def _missing(path: Path) -> str:
     return "is a broken link"
 
 
-@dataclass(frozen=True)
-class Labelled:
-    """A document with its gold label, from an evaluation or training file."""
-
-    id: str
-    text: str
-    label: str
-
-
 def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[str, str, Any]]:
     """The records of a .jsonl or .csv file as (where, what, record or Failure), each bad one by its line or row."""
     name = str(path)
@@ -738,22 +727,3 @@ def labelled_records(path: Path, text_field: str = "text") -> Iterator[tuple[str
         if isinstance(doc, Failure):
             doc = Failure(where, doc.message if doc.message.startswith(what) else f"{what} {doc.message}")
         yield where, what, doc, record if isinstance(record, dict) else {}
-
-
-def read_labelled(
-    path: Path, labels: Sequence[str], text_field: str = "text", label_field: str = "label"
-) -> tuple[list[Labelled], list[Failure]]:
-    """Read a labelled .jsonl or .csv file; every bad record is reported by its line or row number."""
-    good: list[Labelled] = []
-    bad: list[Failure] = []
-    for where, what, doc, record in labelled_records(path, text_field):
-        if isinstance(doc, Failure):
-            bad.append(doc)
-            continue
-        written = record.get(label_field)
-        label = canonical_label(written) or str(written if written is not None else "").strip()
-        if label not in labels:
-            bad.append(Failure(where, f"{what} has label {label!r}, expected one of: {', '.join(labels)}"))
-            continue
-        good.append(Labelled(doc.id, doc.text, label))
-    return good, bad

@@ -126,15 +126,12 @@ class Pulls:
         _, self._rows, self._products, self._norm = pulls  # features in term order, TF-IDF times weight, norm
         self._spans = spans or {}
 
-    def __getstate__(self) -> tuple[Any, ...]:
-        # A pickle (a worker's results on their way back) carries no model: the receiver binds its own.
-        return (None, self._counts, self._norm, self._products, self._rows, self._spans)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._model, self._counts, self._norm, self._products, self._rows, self._spans = state
+    def detach(self) -> None:
+        """Let go of the model (before a worker sends its results back: the receiver has the model, see bind)."""
+        self._model = None  # type: ignore[assignment]
 
     def bind(self, model: LinearModel) -> None:
-        """Give pulls that came through a pickle the model they were scored with, if they have none."""
+        """Give pulls that were detached the model they were scored with."""
         if self._model is None:
             self._model = model
 

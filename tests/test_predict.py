@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -226,3 +227,60 @@ def test_explain_agrees_with_score_and_its_spans_point_at_the_terms(shipped: Any
             assert " ".join(kept) == e.term
     for sentence in explained.sentences:
         assert text[sentence.start : sentence.end] == sentence.text
+
+
+def test_a_result_survives_pickling_and_copying(shipped: Any) -> None:
+    import copy
+    import pickle
+
+    result = shipped.score(MARKETING_TEXT)
+    for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+        assert again.to_dict() == result.to_dict()
+        assert again.terms("marketing", 3) == result.terms("marketing", 3)
+
+
+@pytest.mark.parametrize("jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_score_many_scores_what_a_failing_input_gave_then_raises_its_error(shipped: Any, jobs: int) -> None:
+    def texts() -> Iterator[str]:
+        yield from [SALES_TEXT, MARKETING_TEXT] * 30
+        raise ValueError("the source broke")
+
+    got: list[Any] = []
+    with pytest.raises(ValueError, match="the source broke"):
+        got.extend(shipped.score_many(texts(), jobs=jobs))
+    assert got == [shipped.score(t) for t in [SALES_TEXT, MARKETING_TEXT] * 30]
+
+
+@pytest.mark.slow
+def test_a_fallback_in_a_worker_process_is_said_to_the_caller(shipped: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import batch
+
+    def broken(*args: Any) -> Any:
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(batch, "score_results", broken)  # forked workers inherit the patch
+    texts = [f"{t}第{i}条。" for i in range(400) for t in (SALES_TEXT, MARKETING_TEXT)]
+    with pytest.warns(parallel.FallbackWarning) as caught:
+        results = list(shipped.score_many(texts, jobs=2))
+    assert results == [shipped.score(t) for t in texts]
+    chunks = [
+        re.fullmatch(
+            r"the chunk scorer failed \(MemoryError: no room\) on the (\d+) documents from text (\d+); "
+            r"they were scored text by text",
+            str(w.message),
+        )
+        for w in caught
+    ]
+    assert all(chunks) and sum(int(m[1]) for m in chunks if m) == len(texts)  # every chunk said, the workers' too
+
+
+def test_a_chunk_scorer_that_cannot_be_built_is_said_and_every_text_scored(shipped: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import batch
+
+    def broken(*args: Any) -> Any:
+        raise MemoryError("no room for the tables")
+
+    monkeypatch.setattr(batch, "usable", broken)
+    texts = [SALES_TEXT, MARKETING_TEXT] * 8
+    with pytest.warns(parallel.FallbackWarning, match=re.escape("the chunk scorer could not be built (MemoryError: no room")):
+        assert list(shipped.score_many(texts)) == [shipped.score(t) for t in texts]

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from conftest import MARKETING_TEXT, SALES_TEXT
 
-from pipeline.readers import DecodeError, Document, Failure, decode, read_inputs, read_labelled
+from pipeline.readers import DecodeError, Document, Failure, decode, read_inputs
+from pipeline.training.labelled import read_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTING = (ROOT / "examples" / "marketing_posting.txt").read_text(encoding="utf-8")

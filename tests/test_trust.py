@@ -378,3 +378,35 @@ def test_train_format_skops_saves_a_skops_model(tmp_path: Path, monkeypatch: pyt
     assert seen == [tmp_path / "new.skops"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "new.linear.json", "new.skops"]
     assert pipeline.load(tmp_path / "new.skops").pipeline is not None
+
+
+def test_trust_does_not_vouch_for_a_metadata_file(model_dir: Path) -> None:
+    target = _path(model_dir)
+    meta_path = target.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["features"]["version"] = 0  # metadata that does not check out, so trust would take over
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(OrientError) as err:
+        pipeline.load(meta_path, trust=True)
+    assert str(err.value) == (
+        "orientation.json is a model's metadata, which --trust-model does not vouch for; "
+        "name the model file (.joblib, .skops) or its .linear.json."
+    )
+
+
+def test_a_copy_of_a_trusted_classifier_keeps_its_pipeline(model_dir: Path) -> None:
+    import copy
+
+    target = _path(model_dir)
+    target.with_suffix(".json").unlink()
+    trusted = pipeline.load(target, trust=True)
+    again = copy.copy(trusted)
+    assert again.pipeline is trusted.pipeline
+    assert again.score(TEXT) == trusted.score(TEXT)
+
+
+def test_a_model_that_refers_to_itself_cannot_be_written_as_joblib() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(OrientError, match=r"^The fitted model refers to itself, so it cannot be written as a \.joblib file\.$"):
+        export.joblib_bytes(loop)

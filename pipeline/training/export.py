@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import OrientError
 from pipeline.files import atomic_write, sha256_file
 from pipeline.model import LinearModel, model_format, paths
 
@@ -124,6 +125,9 @@ def joblib_bytes(obj: Any) -> bytes:
             self.fast = True  # no memo: the model has no cycles, and repeated objects are small
 
     buf = io.BytesIO()
-    with BinaryZlibFile(buf, "wb", compresslevel=3) as f:
-        Unshared(f).dump(obj)
+    try:
+        with BinaryZlibFile(buf, "wb", compresslevel=3) as f:
+            Unshared(f).dump(obj)
+    except RecursionError:  # a cycle, which a pickle without memo cannot write: not a model build_pipeline makes
+        raise OrientError("The fitted model refers to itself, so it cannot be written as a .joblib file.") from None
     return buf.getvalue()

@@ -104,7 +104,7 @@ def corpus_set(passages_path: Path = config.PASSAGES_FILE) -> TrainingSet:
 
 def labelled_set(path: Path, group: str, text_field: str = "text", label_field: str = "label") -> TrainingSet:
     """A labelled .jsonl/.csv file (fields text, label) split into folds; any bad record stops training."""
-    from pipeline.readers import read_labelled
+    from pipeline.training.labelled import read_labelled
 
     # Neutral records are allowed (they are counted and audited) but are not two-class training data.
     docs, bad = read_labelled(path, config.DOCUMENT_LABELS, text_field, label_field)
@@ -239,7 +239,7 @@ def neutral_texts(
     fields: tuple[str, str] = ("text", "label"),
 ) -> list[str]:
     """Texts labelled neutral in the corpus, the documents and the user's files: what the gate learns as 'none'."""
-    from pipeline.readers import read_labelled
+    from pipeline.training.labelled import read_labelled
 
     texts = [p.original for p in read_passages(passages_path) if p.label == config.NEUTRAL]
     files = [
