@@ -178,17 +178,19 @@ def test_a_cli_batch_equals_scoring_each_text_alone(tmp_path: Path, shipped: Any
     assert result.stdout == "".join(jsonl_line({"id": str(i), **shipped.score(t).to_dict()}) for i, t in enumerate(texts))
 
 
-def test_a_chunk_large_enough_is_scored_together_and_a_small_one_text_by_text(
+def test_a_chunk_large_enough_is_scored_together_and_a_smaller_one_text_by_text(
     shipped: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    together: list[int] = []
-    real = parallel._score_together
+    from pipeline import batch
 
-    def counting(clf: Any, numbered: list[tuple[str, bytes]], *args: Any) -> Any:
+    together: list[int] = []
+    real = batch.score_numbered
+
+    def counting(clf: Any, numbered: list[bytes], *args: Any) -> Any:
         together.append(len(numbered))
         return real(clf, numbered, *args)
 
-    monkeypatch.setattr(parallel, "_score_together", counting)
+    monkeypatch.setattr(batch, "score_numbered", counting)
     docs = [Document(str(i), t) for i, t in enumerate(_texts()[: parallel.MIN_BATCH])]
     big = parallel.score_chunk(shipped, docs)
     small = parallel.score_chunk(shipped, docs[:-1])

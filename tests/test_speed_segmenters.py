@@ -57,7 +57,7 @@ def use(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _reference_terms(ref: Any, raw: str) -> list[str]:
-    terms = (text._keep(w) for w in ref.cut(text.normalise(scored_text(raw))))
+    terms = (text.term(w) for w in ref.cut(text.normalise(scored_text(raw))))
     return [t for t in terms if t is not None]
 
 

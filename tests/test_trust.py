@@ -198,9 +198,21 @@ def test_a_trusted_linear_export_is_read_alone_with_its_gate(model_dir: Path) ->
 
 def test_trust_with_intact_metadata_still_checks(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--trust-model skips nothing when the metadata matches: the pipeline is then loaded lazily, after its check."""
+    from pipeline import predict
+
+    loaded: list[Path] = []
+    real = predict.load_pipeline
+
+    def counting(path: Path, meta: dict[str, Any]) -> Any:
+        loaded.append(path)
+        return real(path, meta)
+
+    monkeypatch.setattr(predict, "load_pipeline", counting)
     clf = pipeline.load(_path(model_dir), trust=True)
     assert "trusted_without_metadata" not in clf.metadata
-    assert clf._pipeline is None
+    assert loaded == []  # nothing unpickled yet
+    _ = clf.pipeline
+    assert loaded == [_path(model_dir)]
 
 
 @pytest.mark.parametrize(
