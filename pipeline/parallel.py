@@ -432,7 +432,7 @@ def _pooled(
             # Here when the workers have their fill, and the last chunk whenever a worker is still at work:
             # queued behind that worker, it would leave this process idle until both were done.
             if busy >= queued or (following is None and busy > 0):
-                pending.append((chunk, _score_timed(clf, chunk, method, encode, join)))
+                pending.append((chunk, (*_score_timed(clf, chunk, method, encode, join), [])))
             else:
                 try:
                     pending.append((chunk, pool.submit(_score_in_worker, chunk, method, encode, join)))
@@ -486,10 +486,10 @@ def _prepare_for_fork(clf: Scorer, method: str) -> None:
 def _collect(entry: tuple[list[Read], Any], broken: type[BaseException], sizes: _ChunkSizes) -> list[Piece]:
     chunk, job = entry
     try:
-        scored, count, seconds, *said = job if isinstance(job, tuple) else job.result()
+        scored, count, seconds, said = job if isinstance(job, tuple) else job.result()
     except broken:
         raise _worker_failed("while scoring the chunk", chunk) from None
-    for message in said[0] if said else ():
+    for message in said:
         _fell_back(message)  # said in a worker: said here, where the caller can hear it
     sizes.took(seconds, count)
     if isinstance(scored, list):  # joined: pieces as they are

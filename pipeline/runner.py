@@ -11,7 +11,8 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
+from itertools import chain
 from typing import Any
 
 from pipeline.parallel import Run, block_bytes, score_runs
@@ -34,7 +35,7 @@ class Reading:
 
     def options(self) -> dict[str, Any]:
         """As keyword arguments of readers.read_inputs."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return asdict(self)
 
 
 def documents(texts: Sequence[str], inputs: Sequence[str], reading: Reading = Reading()) -> Iterator[Document | Failure]:
@@ -61,7 +62,6 @@ class Batch:
     scheduler: str | None = None  # a Dask scheduler's address: score there
     explain: bool = False
     done: Counter[str] | None = None  # ids already written, with their counts (a resumed batch): skipped
-    failed: int = field(default=0, init=False)  # documents that could not be read or scored, once run
 
     def run(
         self,
@@ -76,6 +76,7 @@ class Batch:
         `say(id, message)` hears of each document skipped or scored in part, `tick(n)` of n documents written;
         every write happens inside `guard()` (the command line holds Ctrl-C back there).
         """
+        failed = 0
         for piece in self._pieces(clf, writer.encode):
             if isinstance(piece, Run):
                 with guard():
@@ -84,7 +85,7 @@ class Batch:
                 continue
             doc, out = piece
             if isinstance(doc, Failure):
-                self.failed += 1
+                failed += 1
                 say(doc.id, f"{doc.message}; skipped.")
                 if doc.columns and isinstance(writer, TabularWriter):
                     with guard():
@@ -93,13 +94,13 @@ class Batch:
             if doc.note:
                 say(doc.id, f"{doc.note}; scored the rest.")
             if isinstance(out, Failure):  # the document could not be scored; the batch goes on
-                self.failed += 1
+                failed += 1
                 say(out.id, f"{out.message}; skipped.")
                 continue
             with guard():
                 writer.write_encoded(out, doc.columns)
                 tick(1)
-        return self.failed
+        return failed
 
     def _pieces(self, clf: Classifier, encode: Any) -> Iterator[tuple[Document | Failure, Any] | Run]:
         """Each document with its encoded record (or Failure), in order; locally, clean runs of JSON lines as one Run."""
@@ -112,7 +113,7 @@ class Batch:
             # JSONL records are parsed where they are scored (with jobs, mostly by worker processes): reading
             # here then keeps up with every core.
             blocks = read_blocks(self.inputs, block_bytes(self.jobs), stdin=sys.stdin.buffer, **self.reading.options())
-            items = _chain(_texts(self.texts), blocks if self.inputs else iter(()))
+            items = chain(_texts(self.texts), blocks if self.inputs else ())
         else:
             items = documents(self.texts, self.inputs, self.reading)
         if self.scheduler:
@@ -121,8 +122,3 @@ class Batch:
             yield from score_stream_on(self.scheduler, parsed(items), clf, method=method, encode=encode)
             return
         yield from score_runs(items, clf, self.jobs, method=method, encode=encode)
-
-
-def _chain(*parts: Iterator[Any]) -> Iterator[Any]:
-    for part in parts:
-        yield from part
